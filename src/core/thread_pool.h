@@ -1,0 +1,56 @@
+// A fixed pool of worker threads for data-parallel loops.
+//
+// The calling thread takes part as thread 0, so ThreadPool(1) runs everything
+// inline with no extra threads. Tasks are handed out dynamically (an atomic
+// counter), so uneven tasks balance themselves. Not re-entrant: do not call
+// parallel_for from inside a task. One caller at a time.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace fptq {
+
+class ThreadPool {
+ public:
+  // n_threads >= 1 (values < 1 are treated as 1).
+  explicit ThreadPool(int n_threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const { return n_threads_; }
+
+  // Calls fn(task, thread) for every task in [0, n_tasks), thread in
+  // [0, size()). Blocks until all tasks are done. Exceptions thrown by fn are
+  // rethrown (the first one) in the caller after all workers stop.
+  void parallel_for(int64_t n_tasks, const std::function<void(int64_t task, int thread)>& fn);
+
+  // Number of hardware threads (at least 1).
+  static int hardware_threads();
+
+ private:
+  void worker_loop(int thread);
+  void run_tasks(int thread);
+
+  int n_threads_;
+  std::vector<std::thread> workers_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  uint64_t generation_ = 0;  // guarded by mu_
+  bool stop_ = false;        // guarded by mu_
+  const std::function<void(int64_t, int)>* fn_ = nullptr;
+  int64_t n_tasks_ = 0;
+  std::atomic<int64_t> next_task_{0};
+  std::atomic<int> active_{0};
+  std::atomic<uint64_t> published_gen_{0};
+  std::exception_ptr error_;
+  std::mutex error_mu_;
+};
+
+}  // namespace fptq

@@ -1,0 +1,46 @@
+#include "core/thread_pool.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <stdexcept>
+#include <vector>
+
+namespace fptq {
+
+TEST(ThreadPool, RunsEveryTaskExactlyOnce) {
+  for (int threads : {1, 2, 3}) {
+    ThreadPool pool(threads);
+    for (int64_t n : {0, 1, 2, 7, 1000}) {
+      std::vector<std::atomic<int>> hits(n);
+      pool.parallel_for(n, [&](int64_t t, int thread) {
+        ASSERT_GE(thread, 0);
+        ASSERT_LT(thread, threads);
+        hits[t].fetch_add(1);
+      });
+      for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 1) << "task " << i;
+    }
+  }
+}
+
+TEST(ThreadPool, ManyBackToBackCalls) {
+  ThreadPool pool(2);
+  std::atomic<int64_t> sum{0};
+  for (int rep = 0; rep < 2000; ++rep) pool.parallel_for(4, [&](int64_t t, int) { sum += t; });
+  EXPECT_EQ(sum.load(), 2000 * 6);
+}
+
+TEST(ThreadPool, RethrowsTaskException) {
+  ThreadPool pool(2);
+  EXPECT_THROW(pool.parallel_for(10,
+                                 [&](int64_t t, int) {
+                                   if (t == 5) throw std::runtime_error("boom");
+                                 }),
+               std::runtime_error);
+  // still usable afterwards
+  std::atomic<int> n{0};
+  pool.parallel_for(10, [&](int64_t, int) { ++n; });
+  EXPECT_EQ(n.load(), 10);
+}
+
+}  // namespace fptq

@@ -1,0 +1,40 @@
+#include "testing/testing.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <random>
+
+#include <unistd.h>
+
+namespace fptq::testing {
+namespace fs = std::filesystem;
+
+static fs::path env_or(const char* name, const fs::path& dflt) {
+  const char* v = std::getenv(name);
+  return v && *v ? fs::path(v) : dflt;
+}
+
+fs::path source_dir() { return env_or("FPTQ_SOURCE_DIR", fs::current_path()); }
+fs::path build_dir() { return env_or("FPTQ_BUILD_DIR", fs::current_path()); }
+fs::path shared_dir() { return env_or("FPTQ_SHARED_DIR", source_dir() / ".." / "shared"); }
+fs::path shared_data(const std::string& rel) { return shared_dir() / "data" / rel; }
+fs::path models_dir() { return env_or("FPTQ_MODELS_DIR", source_dir() / "models"); }
+fs::path smollm2_path() {
+  fs::path p = models_dir() / "SmolLM2-135M-Instruct.Q4_1.gguf";
+  return fs::exists(p) ? p : fs::path();
+}
+
+TempDir::TempDir() {
+  static std::atomic<int> counter{0};
+  fs::path base = fs::temp_directory_path();
+  for (;;) {
+    path_ = base / ("fptq-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    if (fs::create_directory(path_)) break;
+  }
+}
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+}  // namespace fptq::testing
