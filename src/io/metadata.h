@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -66,6 +68,7 @@ class Metadata {
 
  private:
   std::vector<std::pair<std::string, Value>> items_;
+  std::map<std::string, size_t, std::less<>> index_;  // key -> position in items_
 };
 
 }  // namespace fptq::io
