@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "core/thread_pool.h"
+#include "kernels/dispatch.h"
 
 namespace fptq::kernels {
 
@@ -29,12 +30,27 @@ class PackedF32 {
   std::unique_ptr<Impl> impl_;
 };
 
-// w: [n][k] row-major f32. Copies; w may be freed afterwards.
+// w: [n][k] row-major f32. Copies; w may be freed afterwards. The packed
+// layout (panels of 32 output features, [k][32] each) is the same for every
+// ISA. Throws fptq::Error for negative or absurd shapes or null w.
 PackedF32 pack_f32(const float* w, int64_t n, int64_t k);
 
 // x: [m][k] f32 (row stride k), y: [m][n] f32 (row stride n) = x · Wᵀ.
 // m == 1 (decode) takes the GEMV path. Deterministic for a given ISA and
 // thread count... and independent of the thread count.
+//
+// Every y[i][j] is one float accumulator running t = 0..k-1 in order (no
+// reassociation), computed by one thread: the result does not depend on the
+// thread count, the tiling, or m (row i of an m-row call equals the 1-row
+// call on x[i]); AVX2 and AVX-512 (one FMA per step) agree bit for bit, ref
+// (multiply, then add) within rounding.
+// Uses kernels_for(active_isa()). Throws fptq::Error when m < 0.
+// x, y: any alignment; y must not overlap x. Not re-entrant per pool.
 void matmul_f32(const float* x, const PackedF32& w, float* y, int64_t m, ThreadPool& pool);
+
+// The same with the kernels of `isa` (tests, benchmarks). Throws fptq::Error
+// when !isa_supported(isa).
+void matmul_f32(const float* x, const PackedF32& w, float* y, int64_t m, ThreadPool& pool,
+                Isa isa);
 
 }  // namespace fptq::kernels

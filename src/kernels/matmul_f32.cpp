@@ -1,0 +1,153 @@
+#include "kernels/matmul_f32.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "core/error.h"
+#include "kernels/kernel_table.h"
+
+namespace fptq::kernels {
+namespace {
+
+// Cache blocking of the GEMM driver (sizes for a ~32 KiB L1 / 1 MiB L2 core):
+// a task owns a [kMicroPerBlock * mr rows] x [panels_per_task * 32 cols] block
+// of y and walks k in slices of kKc, so one W panel slice ([kKc][32], 32 KiB)
+// is reused from L1/L2 by every row tile of the block.
+constexpr int64_t kKc = 256;
+constexpr int64_t kMicroPerBlock = 8;
+constexpr int64_t kMaxPanelsPerTask = 8;
+// Enough tasks per thread that dynamic hand-out evens out ragged blocks.
+constexpr int64_t kTasksPerThread = 4;
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+struct AlignedFree {
+  void operator()(float* p) const { std::free(p); }
+};
+
+// x: [m][k] -> micro-panels of mr rows, each [k][mr] (row r of panel i at
+// column r; rows past m are left unset and never read).
+void pack_rows(const float* x, int64_t m, int64_t k, int64_t mr, float* out, ThreadPool& pool) {
+  const int64_t n_micro = ceil_div(m, mr);
+  pool.parallel_for(n_micro, [&](int64_t i, int) {
+    const int64_t rows = std::min(mr, m - i * mr);
+    float* dst = out + i * k * mr;
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* src = x + (i * mr + r) * k;
+      for (int64_t t = 0; t < k; ++t) dst[t * mr + r] = src[t];
+    }
+  });
+}
+
+}  // namespace
+
+struct PackedF32::Impl {
+  int64_t n = 0;
+  int64_t k = 0;
+  int64_t n_panels = 0;
+  std::unique_ptr<float[], AlignedFree> data;  // [n_panels][k][32], 64-byte aligned
+};
+
+PackedF32::PackedF32() : impl_(std::make_unique<Impl>()) {}
+PackedF32::~PackedF32() = default;
+PackedF32::PackedF32(PackedF32&&) noexcept = default;
+PackedF32& PackedF32::operator=(PackedF32&&) noexcept = default;
+int64_t PackedF32::n() const { return impl_ ? impl_->n : 0; }
+int64_t PackedF32::k() const { return impl_ ? impl_->k : 0; }
+
+PackedF32 pack_f32(const float* w, int64_t n, int64_t k) {
+  if (n < 0 || k < 0) fail("pack_f32: negative shape n={} k={}", n, k);
+  if (n > 0 && k > (int64_t(1) << 40) / n) fail("pack_f32: shape n={} k={} too large", n, k);
+  if (w == nullptr && n * k > 0) fail("pack_f32: null weights for shape n={} k={}", n, k);
+  PackedF32 p;
+  PackedF32::Impl& im = *p.impl_;
+  im.n = n;
+  im.k = k;
+  im.n_panels = ceil_div(n, kPanelWidth);
+  const size_t count = size_t(im.n_panels * k * kPanelWidth);
+  if (count == 0) return p;
+  const size_t bytes = (count * sizeof(float) + 63) / 64 * 64;
+  im.data.reset(static_cast<float*>(std::aligned_alloc(64, bytes)));
+  if (!im.data) fail("pack_f32: cannot allocate {} bytes for n={} k={}", bytes, n, k);
+  for (int64_t panel = 0; panel < im.n_panels; ++panel) {
+    float* dst = im.data.get() + panel * k * kPanelWidth;
+    for (int64_t j = 0; j < kPanelWidth; ++j) {
+      const int64_t row = panel * kPanelWidth + j;
+      if (row < n) {
+        const float* src = w + row * k;
+        for (int64_t t = 0; t < k; ++t) dst[t * kPanelWidth + j] = src[t];
+      } else {
+        for (int64_t t = 0; t < k; ++t) dst[t * kPanelWidth + j] = 0.0f;
+      }
+    }
+  }
+  return p;
+}
+
+void matmul_f32(const float* x, const PackedF32& w, float* y, int64_t m, ThreadPool& pool) {
+  matmul_f32(x, w, y, m, pool, active_isa());
+}
+
+void matmul_f32(const float* x, const PackedF32& w, float* y, int64_t m, ThreadPool& pool,
+                Isa isa) {
+  const KernelTable& kt = kernels_for(isa);
+  const PackedF32::Impl& p = w.impl();
+  const int64_t n = p.n, k = p.k;
+  if (m < 0) fail("matmul_f32: negative row count m={}", m);
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    std::fill(y, y + m * n, 0.0f);
+    return;
+  }
+  const float* wdata = p.data.get();
+  const int64_t threads = pool.size();
+
+  if (m == 1) {
+    // Decode: stream the panels, a run of whole panels per task.
+    const int64_t per_task = ceil_div(p.n_panels, threads * kTasksPerThread);
+    pool.parallel_for(ceil_div(p.n_panels, per_task), [&](int64_t task, int) {
+      const int64_t p0 = task * per_task;
+      const int64_t np = std::min(per_task, p.n_panels - p0);
+      const int64_t cols = std::min(np * kPanelWidth, n - p0 * kPanelWidth);
+      kt.gemv_f32(k, x, wdata + p0 * k * kPanelWidth, np, y + p0 * kPanelWidth, cols);
+    });
+    return;
+  }
+
+  // Prefill: x packed once into row micro-panels, then blocks of y as tasks.
+  const int64_t mr = kt.gemm_mr;
+  const int64_t n_micro = ceil_div(m, mr);
+  thread_local std::vector<float> packed_x;  // the caller's scratch, reused across calls
+  if (packed_x.size() < size_t(n_micro * mr * k)) packed_x.resize(size_t(n_micro * mr * k));
+  const float* xp = packed_x.data();
+  pack_rows(x, m, k, mr, packed_x.data(), pool);
+
+  const int64_t row_blocks = ceil_div(n_micro, kMicroPerBlock);
+  int64_t per_task = kMaxPanelsPerTask;
+  while (per_task > 1 && row_blocks * ceil_div(p.n_panels, per_task) < threads * kTasksPerThread)
+    per_task /= 2;
+  const int64_t col_blocks = ceil_div(p.n_panels, per_task);
+
+  pool.parallel_for(row_blocks * col_blocks, [&](int64_t task, int) {
+    const int64_t i0 = (task % row_blocks) * kMicroPerBlock;
+    const int64_t i1 = std::min(i0 + kMicroPerBlock, n_micro);
+    const int64_t p0 = (task / row_blocks) * per_task;
+    const int64_t p1 = std::min(p0 + per_task, p.n_panels);
+    for (int64_t t0 = 0; t0 < k; t0 += kKc) {
+      const int64_t kc = std::min(kKc, k - t0);
+      for (int64_t pi = p0; pi < p1; ++pi) {
+        const int cols = int(std::min<int64_t>(kPanelWidth, n - pi * kPanelWidth));
+        const float* b = wdata + pi * k * kPanelWidth + t0 * kPanelWidth;
+        for (int64_t i = i0; i < i1; ++i) {
+          const int rows = int(std::min(mr, m - i * mr));
+          kt.gemm_f32_micro(kc, xp + i * k * mr + t0 * mr, mr, b, y + i * mr * n + pi * kPanelWidth,
+                            n, rows, cols, t0 > 0);
+        }
+      }
+    }
+  });
+}
+
+}  // namespace fptq::kernels

@@ -1,0 +1,27 @@
+// rmsnorm_f32 for any Vec; see kernels/kernel_decls.inc for the contract.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "kernels/x86/generic/dot_f32.h"
+
+namespace fptq::kernels::generic {
+
+// x, weight, out: [n] (out may equal x). Sum of squares as dot_f32(x, x),
+// then out[i] = (x[i] * scale) * weight[i].
+template <class V>
+void rmsnorm_f32(const float* x, const float* weight, float eps, float* out, int64_t n) {
+  if (n == 0) return;
+  constexpr int64_t L = V::kLanes;
+  const float scale = 1.0f / std::sqrt(dot_f32<V>(x, x, n) / float(n) + eps);
+  const typename V::Reg vs = V::set1(scale);
+  int64_t i = 0;
+  for (; i + L <= n; i += L)
+    V::storeu(out + i, V::mul(V::mul(V::loadu(x + i), vs), V::loadu(weight + i)));
+  if (i < n)
+    V::store_n(out + i, V::mul(V::mul(V::load_n(x + i, n - i), vs), V::load_n(weight + i, n - i)),
+               n - i);
+}
+
+}  // namespace fptq::kernels::generic
