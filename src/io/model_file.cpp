@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "io/gguf_reader.h"
+#include "io/hf_model.h"
 
 namespace fptq::io {
 
@@ -39,7 +40,7 @@ std::shared_ptr<const ModelFile> open_model(const std::string& path) {
   const fs::file_status st = fs::status(path, ec);
   if (ec || !fs::exists(st)) fail("{}: no such file or directory", path);
   if (fs::is_directory(st)) {
-    fail("{}: Hugging Face directories: not supported yet", path);
+    return read_hf_model(path);
   }
   return read_gguf(path);
 }
