@@ -9,8 +9,8 @@ q/k weights get the inverse of llama.cpp's RoPE permutation (GGUF adjacent
 pairs -> HF rotate-half), so the loader must permute them back.
 
 --arch qwen2 additionally writes q/k/v biases whose GGUF-layout value at
-layer l, row j is 1000*l + j (exact in every dtype used here up to F16 range
-is not needed: biases are always F32).
+layer l, row j is 1000*l + j, stored in --dtype like every tensor (exact in
+F32; use F32 when checking the values).
 
 Exit status 77 when numpy / safetensors / gguf are not installed.
 """
@@ -64,11 +64,14 @@ def encode(a, dtype):
     raise ValueError(dtype)
 
 
-def write_safetensors(path, tensors, dtype):
+def write_safetensors(path, tensors, dtype, int_tensor=None):
     keep = []
     specs = {}
     for name, a in tensors.items():
-        st_dtype, buf = encode(a, dtype if a.ndim > 0 else "F32")
+        if name == int_tensor:  # for the "unsupported dtype" test
+            st_dtype, buf = "int32", np.ascontiguousarray(a.astype(np.int32))
+        else:
+            st_dtype, buf = encode(a, dtype)
         keep.append(buf)
         specs[name] = safetensors.TensorSpec(dtype=st_dtype, shape=list(a.shape),
                                              data_ptr=buf.ctypes.data, data_len=buf.nbytes)
@@ -160,12 +163,16 @@ def main():
     ap.add_argument("--tie", action="store_true")
     ap.add_argument("--arch", choices=["llama", "mistral", "qwen2"], default="llama")
     ap.add_argument("--merges", choices=["string", "list"], default="string")
+    ap.add_argument("--int-tensor", help="store this HF tensor as I32 (malformed-input tests)")
+    ap.add_argument("--extra-tensor", help="add this HF tensor, shape [4] (malformed-input tests)")
     args = ap.parse_args()
 
     r = gguf.GGUFReader(args.gguf)
     n_head = field_value(r, "llama.attention.head_count")
     n_head_kv = field_value(r, "llama.attention.head_count_kv") or n_head
     tensors = hf_tensors(r, n_head, n_head_kv, args.tie, args.arch)
+    if args.extra_tensor:
+        tensors[args.extra_tensor] = np.zeros(4, dtype=np.float32)
     os.makedirs(args.out, exist_ok=True)
 
     arch_class = {"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM",
@@ -196,14 +203,15 @@ def main():
 
     names = list(tensors)
     if args.shards == 1:
-        write_safetensors(os.path.join(args.out, "model.safetensors"), tensors, args.dtype)
+        write_safetensors(os.path.join(args.out, "model.safetensors"), tensors, args.dtype,
+                          args.int_tensor)
     else:
         weight_map = {}
         per = -(-len(names) // args.shards)
         for s in range(args.shards):
             fname = f"model-{s + 1:05d}-of-{args.shards:05d}.safetensors"
             part = {n: tensors[n] for n in names[s * per:(s + 1) * per]}
-            write_safetensors(os.path.join(args.out, fname), part, args.dtype)
+            write_safetensors(os.path.join(args.out, fname), part, args.dtype, args.int_tensor)
             weight_map.update({n: fname for n in part})
         with open(os.path.join(args.out, "model.safetensors.index.json"), "w") as f:
             json.dump({"metadata": {"total_size": 0}, "weight_map": weight_map}, f, indent=2)
