@@ -1,0 +1,39 @@
+// Int8 activation quantizers (fptq-method.md §4), symmetric, levels −127..127:
+//   q = clamp(nearbyint(x / Δ), −127, 127),   x̂ = q · Δ
+// static:  one Δ per tensor, Δ = B' / 127 from calibration (B' after LAE);
+// dynamic: one Δ_t per token (row), Δ_t = max_k |x[t, k]| / 127, computed at
+//          run time; a row whose Δ_t would be below kActScaleFloor uses the floor.
+// The quotient is a true division x / Δ (not x · (1/Δ)), rounded half to even.
+// NaN inputs quantize to 0; ±Inf saturate to ±127.
+// The fake-quant forms overwrite x with x̂ and are bit-exact with quantizing
+// then multiplying back in float; the engine's exact emulation uses them.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+namespace fptq::quant {
+
+inline constexpr float kActScaleFloor = 1e-8f;
+inline constexpr int kActQMax = 127;
+
+// Δ = bound / 127, floored at kActScaleFloor (bound 0: an all-zero input).
+// Throws fptq::Error when bound is negative or not finite.
+float static_act_scale(float bound);
+
+// x: [count], q: [count]. Per-tensor static quantization with scale delta > 0.
+void quantize_static(std::span<const float> x, float delta, std::span<int8_t> q);
+// x: [count], in place: x ← q · Δ.
+void fake_quant_static(std::span<float> x, float delta);
+
+// x: [tokens][k] row-major, q: [tokens][k], scales: [tokens] (Δ_t).
+// tokens = x.size() / k; throws fptq::Error when sizes disagree.
+void quantize_dynamic(std::span<const float> x, int64_t k, std::span<int8_t> q,
+                      std::span<float> scales);
+// x: [tokens][k] row-major, in place: x[t, :] ← q[t, :] · Δ_t.
+void fake_quant_dynamic(std::span<float> x, int64_t k);
+
+// The per-row scale the dynamic quantizer uses for row: [k].
+float dynamic_act_scale(std::span<const float> row);
+
+}  // namespace fptq::quant
