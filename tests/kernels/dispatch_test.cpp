@@ -47,13 +47,30 @@ TEST(Dispatch, SelectHonoursTheOverride) {
 
 TEST(Dispatch, SupportIsOrdered) {
   EXPECT_TRUE(isa_supported(Isa::Ref));
-  if (isa_supported(Isa::Avx512Vnni)) EXPECT_TRUE(isa_supported(Isa::Avx2));
+  if (isa_supported(Isa::Avx512Vnni)) {
+    EXPECT_TRUE(isa_supported(Isa::Avx2));
+  }
   EXPECT_TRUE(isa_supported(best_supported_isa()));
 }
 
+// ctest also runs this with FPTQ_ISA=ref, =avx2 and =bogus (tests/kernels/CMakeLists.txt).
 TEST(Dispatch, ActiveIsaFollowsEnvironment) {
   const char* env = std::getenv("FPTQ_ISA");
+  bool valid = true;
+  try {
+    select_isa(env);
+  } catch (const Error&) {
+    valid = false;
+  }
+  if (!valid) {
+    EXPECT_THROW(active_isa(), Error) << "FPTQ_ISA=" << env;
+    EXPECT_THROW(active_isa(), Error) << "a bad value must keep failing";
+    return;
+  }
   EXPECT_EQ(active_isa(), select_isa(env));
+  if (env && *env) {
+    EXPECT_STREQ(isa_name(active_isa()), env);
+  }
   EXPECT_EQ(active_kernels().isa, active_isa());
 }
 
