@@ -1,0 +1,209 @@
+#include "quant/gptq.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "core/error.h"
+
+namespace fptq::quant {
+
+HessianAccumulator::HessianAccumulator(int64_t k) : k_(k) {
+  if (k <= 0) fail("GPTQ Hessian: k = {} must be positive", k);
+  upper_.assign(size_t(k * k), 0.0);
+}
+
+void HessianAccumulator::add(std::span<const float> x) {
+  if (x.size() % size_t(k_) != 0)
+    fail("GPTQ Hessian: {} values is not [rows][{}]", x.size(), k_);
+  const int64_t rows = int64_t(x.size()) / k_;
+  std::vector<double> xr(static_cast<size_t>(k_));
+  for (int64_t t = 0; t < rows; ++t) {
+    for (int64_t j = 0; j < k_; ++j) {
+      const float v = x[size_t(t * k_ + j)];
+      if (!std::isfinite(v)) fail("GPTQ Hessian: row {} channel {} is {}", rows_ + t, j, v);
+      xr[size_t(j)] = v;
+    }
+    for (int64_t i = 0; i < k_; ++i) {
+      const double a = 2.0 * xr[size_t(i)];
+      if (a == 0.0) continue;
+      double* hrow = upper_.data() + i * k_;
+      for (int64_t j = i; j < k_; ++j) hrow[j] += a * xr[size_t(j)];
+    }
+  }
+  rows_ += rows;
+}
+
+void HessianAccumulator::merge(const HessianAccumulator& other) {
+  if (other.k_ != k_) fail("GPTQ Hessian: cannot merge k = {} into k = {}", other.k_, k_);
+  for (size_t i = 0; i < upper_.size(); ++i) upper_[i] += other.upper_[i];
+  rows_ += other.rows_;
+}
+
+std::vector<double> HessianAccumulator::matrix() const {
+  std::vector<double> h(upper_.size());
+  for (int64_t i = 0; i < k_; ++i)
+    for (int64_t j = i; j < k_; ++j)
+      h[size_t(i * k_ + j)] = h[size_t(j * k_ + i)] = upper_[size_t(i * k_ + j)];
+  return h;
+}
+
+std::vector<double> inverse_cholesky_upper(std::span<const double> h, int64_t k, double lambda) {
+  if (k <= 0 || h.size() != size_t(k * k))
+    fail("GPTQ: Hessian of {} values is not [{}][{}]", h.size(), k, k);
+  // With J the reversal permutation: J(H + λI)J = L·Lᵀ (lower Cholesky), so
+  // (H + λI)⁻¹ = (J L⁻ᵀ J)(J L⁻¹ J) and U = J L⁻¹ J is upper triangular.
+  const size_t kk = size_t(k);
+  std::vector<double> a(kk * kk);
+  for (size_t i = 0; i < kk; ++i)
+    for (size_t j = 0; j < kk; ++j)
+      a[i * kk + j] = h[(kk - 1 - i) * kk + (kk - 1 - j)] + (i == j ? lambda : 0.0);
+  // In-place lower Cholesky (row-oriented): a[i][j] for j <= i becomes L.
+  for (size_t i = 0; i < kk; ++i) {
+    for (size_t j = 0; j <= i; ++j) {
+      double s = a[i * kk + j];
+      for (size_t p = 0; p < j; ++p) s -= a[i * kk + p] * a[j * kk + p];
+      if (i == j) {
+        if (!(s > 0.0) || !std::isfinite(s))
+          fail("GPTQ: damped Hessian is not positive definite (pivot {} of {} is {})", kk - 1 - i,
+               kk, s);
+        a[i * kk + i] = std::sqrt(s);
+      } else {
+        a[i * kk + j] = s / a[j * kk + j];
+      }
+    }
+  }
+  // L⁻¹ (lower), column by column: solve L·x = e_c.
+  std::vector<double> inv(kk * kk, 0.0);
+  for (size_t c = 0; c < kk; ++c) {
+    inv[c * kk + c] = 1.0 / a[c * kk + c];
+    for (size_t i = c + 1; i < kk; ++i) {
+      double s = 0.0;
+      for (size_t p = c; p < i; ++p) s += a[i * kk + p] * inv[p * kk + c];
+      inv[i * kk + c] = -s / a[i * kk + i];
+    }
+  }
+  std::vector<double> u(kk * kk, 0.0);
+  for (size_t i = 0; i < kk; ++i)
+    for (size_t j = i; j < kk; ++j) u[i * kk + j] = inv[(kk - 1 - i) * kk + (kk - 1 - j)];
+  return u;
+}
+
+Int4Weights gptq_quantize(std::span<const float> w, int64_t n, int64_t k,
+                          std::span<const double> h, const GptqConfig& cfg, GptqReport* report) {
+  if (cfg.block <= 0) fail("GPTQ: block size {} must be positive", cfg.block);
+  if (!(cfg.damp >= 0.0) || !std::isfinite(cfg.damp))
+    fail("GPTQ: damping {} must be finite and >= 0", cfg.damp);
+  if (k > 0 && h.size() != size_t(k) * size_t(k))
+    fail("GPTQ: Hessian of {} values is not [{}][{}]", h.size(), k, k);
+  // Validates shape and group and handles k % group != 0 exactly like RTN.
+  Int4Weights q = quantize_int4(w, n, k, cfg.int4);
+  if (q.status != Int4Status::Ok) return q;
+  const int64_t group = q.group, gpr = q.groups_per_row();
+  const int qmin = int4_qmin(cfg.int4.rule);
+  const size_t kk = size_t(k), nn = size_t(n);
+
+  std::vector<double> hw(h.begin(), h.end());
+  // wt: [k][n] — column j of W is row j here, so column updates are contiguous.
+  std::vector<float> wt(kk * nn);
+  for (size_t i = 0; i < nn; ++i)
+    for (size_t j = 0; j < kk; ++j) wt[j * nn + i] = w[i * kk + j];
+  GptqReport rep;
+  for (size_t j = 0; j < kk; ++j) {
+    if (!std::isfinite(hw[j * kk + j])) fail("GPTQ: H[{}, {}] is not finite", j, j);
+    if (hw[j * kk + j] == 0.0) {  // input channel always zero: its weight never matters
+      hw[j * kk + j] = 1.0;
+      std::fill(wt.begin() + j * nn, wt.begin() + (j + 1) * nn, 0.0f);
+      ++rep.dead_columns;
+    }
+  }
+
+  // Scales per (row, group): [n][gpr]. Static groups (act-order) from the
+  // original weights now; otherwise filled as the sweep reaches each group.
+  std::vector<float>& scales = q.scales;
+  std::vector<float> tmp(static_cast<size_t>(group));
+  // Reads wt in ORIGINAL column order: call before permuting, or when the
+  // permutation is the identity.
+  auto compute_group_scales = [&](int64_t g) {
+    for (size_t i = 0; i < nn; ++i) {
+      for (int64_t c = 0; c < group; ++c) tmp[size_t(c)] = wt[size_t(g * group + c) * nn + i];
+      scales[i * size_t(gpr) + size_t(g)] = int4_group_scale(tmp, cfg.int4.rule);
+    }
+  };
+
+  std::vector<int64_t> perm(kk);  // perm[p] = original column visited p-th
+  std::iota(perm.begin(), perm.end(), int64_t{0});
+  if (cfg.act_order) {
+    for (int64_t g = 0; g < gpr; ++g) compute_group_scales(g);
+    std::stable_sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) {
+      return hw[size_t(a) * kk + size_t(a)] > hw[size_t(b) * kk + size_t(b)];
+    });
+    std::vector<double> hp(kk * kk);
+    std::vector<float> wp(kk * nn);
+    for (size_t p = 0; p < kk; ++p) {
+      const size_t c = size_t(perm[p]);
+      for (size_t r = 0; r < kk; ++r) hp[p * kk + r] = hw[c * kk + size_t(perm[r])];
+      std::copy(wt.begin() + c * nn, wt.begin() + (c + 1) * nn, wp.begin() + p * nn);
+    }
+    hw.swap(hp);
+    wt.swap(wp);
+  }
+
+  double mean_diag = 0.0;
+  for (size_t j = 0; j < kk; ++j) mean_diag += hw[j * kk + j];
+  mean_diag /= double(kk);
+  std::vector<double> u;
+  double damp = cfg.damp;
+  for (int attempt = 0;; ++attempt) {
+    try {
+      u = inverse_cholesky_upper(hw, k, damp * mean_diag);
+      break;
+    } catch (const Error& e) {
+      if (attempt == 3) fail("GPTQ: {} even with damping {}", e.what(), damp);
+      damp = damp > 0.0 ? damp * 10.0 : 1e-4;
+    }
+  }
+  rep.damp_used = damp;
+
+  const size_t block = size_t(cfg.block);
+  std::vector<float> err(block * nn);  // [block][n] scaled errors of the current block
+  for (size_t i1 = 0; i1 < kk; i1 += block) {
+    const size_t i2 = std::min(i1 + block, kk);
+    for (size_t p = i1; p < i2; ++p) {
+      const size_t c = size_t(perm[p]);
+      const int64_t g = int64_t(c) / group;
+      if (!cfg.act_order && int64_t(c) % group == 0)
+        compute_group_scales(g);  // perm is the identity here
+      float* col = wt.data() + p * nn;
+      float* e = err.data() + (p - i1) * nn;
+      const double upp = u[p * kk + p];
+      for (size_t i = 0; i < nn; ++i) {
+        const float d = scales[i * size_t(gpr) + size_t(g)];
+        const int8_t code = int4_code(col[i], d, qmin);
+        q.codes[i * kk + c] = code;
+        e[i] = float((double(col[i]) - double(float(code) * d)) / upp);
+      }
+      for (size_t j = p + 1; j < i2; ++j) {
+        const float f = float(u[p * kk + j]);
+        float* cj = wt.data() + j * nn;
+        for (size_t i = 0; i < nn; ++i) cj[i] -= e[i] * f;
+      }
+    }
+    // Lazy update of the columns after the block: W[:, i2:] -= Err · U[i1:i2, i2:].
+    for (size_t j = i2; j < kk; ++j) {
+      float* cj = wt.data() + j * nn;
+      for (size_t p = i1; p < i2; ++p) {
+        const float f = float(u[p * kk + j]);
+        if (f == 0.0f) continue;
+        const float* e = err.data() + (p - i1) * nn;
+        for (size_t i = 0; i < nn; ++i) cj[i] -= e[i] * f;
+      }
+    }
+  }
+  if (report) *report = rep;
+  return q;
+}
+
+}  // namespace fptq::quant

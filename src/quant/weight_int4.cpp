@@ -1,0 +1,254 @@
+#include "quant/weight_int4.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/error.h"
+#include "core/half.h"
+
+namespace fptq::quant {
+
+std::string_view scale_rule_name(ScaleRule rule) {
+  switch (rule) {
+    case ScaleRule::Absmax7: return "absmax7";
+    case ScaleRule::Q4_0: return "q4_0";
+    case ScaleRule::Search: return "search";
+  }
+  FPTQ_CHECK(false);
+  return "";
+}
+
+ScaleRule parse_scale_rule(std::string_view name) {
+  for (ScaleRule r : {ScaleRule::Absmax7, ScaleRule::Q4_0, ScaleRule::Search})
+    if (scale_rule_name(r) == name) return r;
+  fail("unknown int4 scale rule '{}' (expected absmax7, q4_0 or search)", name);
+}
+
+int int4_qmin(ScaleRule rule) { return rule == ScaleRule::Absmax7 ? -7 : -8; }
+
+std::string_view int4_status_name(Int4Status s) {
+  switch (s) {
+    case Int4Status::Ok: return "ok";
+    case Int4Status::KNotDivisible: return "k_not_divisible";
+  }
+  FPTQ_CHECK(false);
+  return "";
+}
+
+int8_t int4_code(float w, float d, int qmin) {
+  if (d == 0.0f) return 0;
+  const float r = std::nearbyint(w / d);
+  return int8_t(std::clamp(r, float(qmin), float(kInt4QMax)));
+}
+
+namespace {
+
+// d rounded to the nearest fp16 value; throws when it overflows.
+float round_scale(float d) {
+  const float h = fp16_to_f32(f32_to_fp16(d));
+  if (!std::isfinite(h)) fail("int4: group scale {} overflows fp16", d);
+  return h;
+}
+
+// Σ (q·d − w)² for the group under scale d (codes as int4_code).
+double group_error(std::span<const float> w, float d, int qmin) {
+  double e = 0.0;
+  for (float v : w) {
+    const double diff = double(float(int4_code(v, d, qmin)) * d) - double(v);
+    e += diff * diff;
+  }
+  return e;
+}
+
+// The signed element of largest magnitude (the first one on ties); 0 for an
+// empty group. Throws on a non-finite value.
+float signed_extreme(std::span<const float> w) {
+  float amax = 0.0f, ext = 0.0f;
+  for (float v : w) {
+    if (!std::isfinite(v)) fail("int4: weight value {} is not finite", v);
+    if (std::fabs(v) > amax) {
+      amax = std::fabs(v);
+      ext = v;
+    }
+  }
+  return ext;
+}
+
+float search_scale(std::span<const float> w, float ext) {
+  constexpr int qmin = -8;
+  float best = round_scale(ext / -8.0f);
+  double best_err = group_error(w, best, qmin);
+  auto consider = [&](float d_raw) {
+    const float d = round_scale(d_raw);
+    if (d == 0.0f) return;
+    const double e = group_error(w, d, qmin);
+    if (e < best_err) {
+      best_err = e;
+      best = d;
+    }
+  };
+  for (int i = 0; i <= 25; ++i) {
+    const float r = 0.70f + 0.02f * float(i);
+    consider(r * ext / -8.0f);
+    consider(r * ext / 7.0f);
+  }
+  // Least-squares refinement: for fixed codes the optimal scale is Σwq/Σq².
+  for (int iter = 0; iter < 4 && best != 0.0f; ++iter) {
+    double wq = 0.0, qq = 0.0;
+    for (float v : w) {
+      const double q = int4_code(v, best, qmin);
+      wq += double(v) * q;
+      qq += q * q;
+    }
+    if (qq == 0.0) break;
+    const float prev = best;
+    consider(float(wq / qq));
+    if (best == prev) break;
+  }
+  return best;
+}
+
+}  // namespace
+
+float int4_group_scale(std::span<const float> w, ScaleRule rule) {
+  const float ext = signed_extreme(w);
+  if (ext == 0.0f) return 0.0f;
+  switch (rule) {
+    case ScaleRule::Absmax7: return round_scale(std::fabs(ext) / 7.0f);
+    case ScaleRule::Q4_0: return round_scale(ext / -8.0f);
+    case ScaleRule::Search: return search_scale(w, ext);
+  }
+  FPTQ_CHECK(false);
+  return 0.0f;
+}
+
+Int4Weights quantize_int4(std::span<const float> w, int64_t n, int64_t k, const Int4Config& cfg) {
+  if (n < 0 || k <= 0) fail("int4: bad shape [{}][{}]", n, k);
+  if (int64_t(w.size()) / k != n || int64_t(w.size()) % k != 0)
+    fail("int4: weight of {} values is not [{}][{}]", w.size(), n, k);
+  const int64_t g = cfg.group;
+  if (g != 0 && g != 32 && g != 64 && g != 128 && g != 256)
+    fail("int4: group size {} not supported (32, 64, 128, 256 or 0 = per-channel)", g);
+  Int4Weights q;
+  q.n = n;
+  q.k = k;
+  q.rule = cfg.rule;
+  q.group = g == 0 ? k : g;
+  if (k % q.group != 0) {
+    q.status = Int4Status::KNotDivisible;
+    q.message = fmt::format("k = {} is not divisible by group {}: keep in 8-bit or FP", k, g);
+    return q;
+  }
+  const int64_t gpr = k / q.group;
+  const int qmin = int4_qmin(cfg.rule);
+  q.codes.resize(size_t(n * k));
+  q.scales.resize(size_t(n * gpr));
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t b = 0; b < gpr; ++b) {
+      const size_t off = size_t(i * k + b * q.group);
+      const auto grp = w.subspan(off, size_t(q.group));
+      const float d = int4_group_scale(grp, cfg.rule);
+      q.scales[size_t(i * gpr + b)] = d;
+      for (size_t j = 0; j < grp.size(); ++j) q.codes[off + j] = int4_code(grp[j], d, qmin);
+    }
+  }
+  return q;
+}
+
+std::vector<float> dequantize_int4(const Int4Weights& q) {
+  FPTQ_CHECK_MSG(q.status == Int4Status::Ok, "dequantize_int4 of a {} result",
+                 int4_status_name(q.status));
+  std::vector<float> out(size_t(q.n * q.k));
+  const int64_t gpr = q.groups_per_row();
+  for (int64_t i = 0; i < q.n; ++i)
+    for (int64_t j = 0; j < q.k; ++j)
+      out[size_t(i * q.k + j)] =
+          float(q.codes[size_t(i * q.k + j)]) * q.scales[size_t(i * gpr + j / q.group)];
+  return out;
+}
+
+std::vector<io::BlockQ4_0> pack_q4_0(const Int4Weights& q) {
+  if (q.status != Int4Status::Ok)
+    fail("pack_q4_0: tensor not quantized ({}: {})", int4_status_name(q.status), q.message);
+  if (q.k % io::kQK != 0 || q.group % io::kQK != 0)
+    fail("pack_q4_0: k = {} and group = {} must both be multiples of {}", q.k, q.group, io::kQK);
+  const int64_t bpr = q.k / io::kQK, gpr = q.groups_per_row();
+  std::vector<io::BlockQ4_0> out(size_t(q.n * bpr));
+  for (int64_t i = 0; i < q.n; ++i) {
+    for (int64_t b = 0; b < bpr; ++b) {
+      io::BlockQ4_0& blk = out[size_t(i * bpr + b)];
+      const float d = q.scales[size_t(i * gpr + b * io::kQK / q.group)];
+      blk.d = f32_to_fp16(d);
+      FPTQ_CHECK(fp16_to_f32(blk.d) == d || (std::isnan(d)));
+      const int8_t* c = q.codes.data() + i * q.k + b * io::kQK;
+      for (int j = 0; j < io::kQK / 2; ++j) {
+        FPTQ_CHECK(c[j] >= -8 && c[j] <= 7 && c[j + 16] >= -8 && c[j + 16] <= 7);
+        blk.qs[j] = uint8_t(uint8_t(c[j] + 8) | uint8_t((c[j + 16] + 8) << 4));
+      }
+    }
+  }
+  return out;
+}
+
+namespace {
+void check_q4_0_shape(std::span<const io::BlockQ4_0> blocks, int64_t n, int64_t k,
+                      int64_t group, const char* what) {
+  if (n < 0 || k <= 0 || k % io::kQK != 0)
+    fail("{}: shape [{}][{}] is not [n][multiple of {}]", what, n, k, io::kQK);
+  if (int64_t(blocks.size()) != n * (k / io::kQK))
+    fail("{}: {} blocks, expected {} x {}", what, blocks.size(), n, k / io::kQK);
+  if (group <= 0 || group % io::kQK != 0 || k % group != 0)
+    fail("{}: group {} must be a positive multiple of {} dividing k = {}", what, group, io::kQK,
+         k);
+}
+}  // namespace
+
+bool q4_0_uniform_in_groups(std::span<const io::BlockQ4_0> blocks, int64_t n, int64_t k,
+                            int64_t group) {
+  check_q4_0_shape(blocks, n, k, group, "q4_0_uniform_in_groups");
+  const int64_t bpr = k / io::kQK, bpg = group / io::kQK;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t b = 0; b < bpr; ++b)
+      if (blocks[size_t(i * bpr + b)].d != blocks[size_t(i * bpr + b - b % bpg)].d) return false;
+  return true;
+}
+
+int64_t q4_0_detect_group(std::span<const io::BlockQ4_0> blocks, int64_t n, int64_t k) {
+  for (int64_t g : {k, int64_t(256), int64_t(128), int64_t(64), int64_t(32)})
+    if (g <= k && k % g == 0 && g % io::kQK == 0 && q4_0_uniform_in_groups(blocks, n, k, g))
+      return g;
+  FPTQ_CHECK(false);  // groups of 32 are always uniform
+  return 0;
+}
+
+Int4Weights unpack_q4_0(std::span<const io::BlockQ4_0> blocks, int64_t n, int64_t k,
+                        int64_t group) {
+  if (!q4_0_uniform_in_groups(blocks, n, k, group))
+    fail("unpack_q4_0: tensor [{}][{}] does not have uniform scales in groups of {}", n, k,
+         group);
+  Int4Weights q;
+  q.n = n;
+  q.k = k;
+  q.group = group;
+  q.rule = ScaleRule::Q4_0;
+  const int64_t bpr = k / io::kQK, gpr = k / group;
+  q.codes.resize(size_t(n * k));
+  q.scales.resize(size_t(n * gpr));
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t b = 0; b < bpr; ++b) {
+      const io::BlockQ4_0& blk = blocks[size_t(i * bpr + b)];
+      q.scales[size_t(i * gpr + b * io::kQK / group)] = fp16_to_f32(blk.d);
+      int8_t* c = q.codes.data() + i * k + b * io::kQK;
+      for (int j = 0; j < io::kQK / 2; ++j) {
+        c[j] = int8_t((blk.qs[j] & 0x0F) - 8);
+        c[j + 16] = int8_t((blk.qs[j] >> 4) - 8);
+      }
+    }
+  }
+  return q;
+}
+
+}  // namespace fptq::quant
