@@ -1,0 +1,127 @@
+// fptq generate MODEL -p TEXT -n N: text continuation, streamed to stdout.
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/utf8.h"
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "core/timer.h"
+#include "kernels/dispatch.h"
+#include "model/model.h"
+#include "model/sampling.h"
+#include "tokenizer/tokenizer.h"
+
+namespace fptq::cli {
+namespace {
+
+struct GenerateArgs {
+  std::string model;
+  std::string prompt;
+  int64_t n_predict = 128;
+  model::SamplingParams sampling;
+  int threads = 1;
+};
+
+// Writes the text of a growing token sequence to stdout as it grows, never
+// splitting a UTF-8 character: each update prints the new complete bytes of
+// decode(ids).
+class TextStream {
+ public:
+  explicit TextStream(const tok::Tokenizer& tok) : tok_(tok) {}
+  void update(const std::vector<int32_t>& ids, bool final) {
+    const std::string text = tok_.decode(ids);
+    const size_t end = final ? text.size() : complete_utf8_prefix(text);
+    if (end > printed_) {
+      std::fwrite(text.data() + printed_, 1, end - printed_, stdout);
+      std::fflush(stdout);
+      printed_ = end;
+    }
+  }
+
+ private:
+  const tok::Tokenizer& tok_;
+  size_t printed_ = 0;
+};
+
+void run_generate(const GenerateArgs& a) {
+  if (a.n_predict < 0) fail("-n {} must not be negative", a.n_predict);
+  ThreadPool pool(a.threads);
+  const auto model = model::Model::load(a.model, pool);
+  const auto tok = tok::Tokenizer::from_metadata(model->file().metadata, model->file().path);
+  model::Sampler sampler(a.sampling);
+
+  std::vector<int32_t> ids;
+  if (a.prompt.empty()) {
+    if (tok->bos_id() < 0) fail("{}: empty prompt and the tokenizer has no BOS", a.model);
+    ids.push_back(tok->bos_id());
+  } else {
+    ids = tok->encode(a.prompt, tok->add_bos_by_default() && tok->bos_id() >= 0);
+  }
+  if (ids.empty()) fail("the prompt gives no tokens");
+  const int64_t n_prompt = int64_t(ids.size());
+
+  model::KvCache cache(model->config(), n_prompt + std::max<int64_t>(a.n_predict, 1));
+  TextStream out(*tok);
+  out.update(ids, false);  // echo the prompt
+
+  std::vector<float> logits;
+  Timer prompt_timer;
+  model->forward(ids, cache, pool, model::Logits::last, logits);
+  const double prompt_s = prompt_timer.elapsed();
+
+  Timer gen_timer;
+  int64_t generated = 0, decode_steps = 0;
+  while (generated < a.n_predict) {
+    const int32_t next = sampler.sample(logits);
+    if (tok->is_end_of_generation(next)) break;
+    ids.push_back(next);
+    ++generated;
+    out.update(ids, false);
+    if (generated == a.n_predict) break;
+    const int32_t one[1] = {next};
+    model->forward(one, cache, pool, model::Logits::last, logits);
+    ++decode_steps;
+  }
+  const double gen_s = gen_timer.elapsed();
+  out.update(ids, true);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+
+  fmt::print(stderr,
+             "prompt: {} tokens in {:.3f} s ({:.1f} tokens/s); generation: {} tokens, {} decode "
+             "steps in {:.3f} s ({:.1f} tokens/s); threads {}, ISA {}\n",
+             n_prompt, prompt_s, double(n_prompt) / std::max(prompt_s, 1e-9), generated,
+             decode_steps, gen_s, double(decode_steps) / std::max(gen_s, 1e-9), pool.size(),
+             kernels::isa_name(kernels::active_isa()));
+}
+
+}  // namespace
+
+void add_generate_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "generate",
+      "Continue a prompt, streaming the text to stdout (greedy unless --temp > 0); timings go to "
+      "stderr. An empty prompt starts from BOS; generation stops at end-of-generation tokens.");
+  auto a = std::make_shared<GenerateArgs>();
+  cmd->add_option("MODEL", a->model, "GGUF file or Hugging Face model directory")->required();
+  cmd->add_option("-p,--prompt", a->prompt, "prompt text (default: empty, start from BOS)");
+  cmd->add_option("-n,--n-predict", a->n_predict, "tokens to generate")->capture_default_str();
+  cmd->add_option("--temp", a->sampling.temperature, "sampling temperature; 0 = greedy")
+      ->capture_default_str();
+  cmd->add_option("--top-k", a->sampling.top_k, "keep the k most likely tokens (0 = all)")
+      ->capture_default_str();
+  cmd->add_option("--top-p", a->sampling.top_p, "nucleus sampling mass in (0, 1]")
+      ->capture_default_str();
+  cmd->add_option("--seed", a->sampling.seed, "random seed (sampling is deterministic per seed)")
+      ->capture_default_str();
+  add_threads_option(*cmd, &a->threads);
+  cmd->callback([a] { run_generate(*a); });
+}
+
+}  // namespace fptq::cli

@@ -1,0 +1,21 @@
+// The `fptq` subcommands. Each add_*_command registers its options and a
+// callback on `app`; callbacks throw fptq::Error for bad input, which main()
+// turns into a one-line message and exit status 1.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace fptq::cli {
+
+void add_info_command(CLI::App& app);
+void add_generate_command(CLI::App& app);
+void add_perplexity_command(CLI::App& app);
+void add_tokenize_command(CLI::App& app);
+
+// Adds --threads (default: hardware threads) to `cmd`, storing into `*threads`.
+void add_threads_option(CLI::App& cmd, int* threads);
+
+// Contents of a text file; throws fptq::Error naming it when unreadable.
+std::string read_text_file(const std::string& path);
+
+}  // namespace fptq::cli

@@ -1,0 +1,61 @@
+// fptq: FPTQ W4A8 toolkit command line. The only place that prints usage or
+// sets the exit status.
+#include <cstdio>
+#include <exception>
+#include <fstream>
+#include <iterator>
+#include <new>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/thread_pool.h"
+
+namespace fptq::cli {
+
+void add_threads_option(CLI::App& cmd, int* threads) {
+  *threads = ThreadPool::hardware_threads();
+  cmd.add_option("-t,--threads", *threads, "worker threads (results do not depend on it)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+}
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("{}: cannot open for reading", path);
+  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) fail("{}: read error", path);
+  return s;
+}
+
+}  // namespace fptq::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "fptq: FPTQ W4A8 post-training quantization of LLaMA-family models, and a CPU engine "
+      "to run them.\nMODEL is a GGUF file or a Hugging Face model directory."};
+  app.require_subcommand(1);
+  fptq::cli::add_info_command(app);
+  fptq::cli::add_generate_command(app);
+  fptq::cli::add_perplexity_command(app);
+  fptq::cli::add_tokenize_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const fptq::Error& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "fptq: error: {}\n", e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fflush(stdout);
+    fmt::print(stderr, "fptq: error: out of memory\n");
+    return 1;
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "fptq: error: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,139 @@
+#include "model/weights.h"
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "io/dequant.h"
+
+namespace fptq::model {
+
+std::string_view role_name(WeightRole role) {
+  switch (role) {
+    case WeightRole::token_embd: return "token_embd";
+    case WeightRole::attn_norm: return "attn_norm";
+    case WeightRole::attn_q: return "attn_q";
+    case WeightRole::attn_k: return "attn_k";
+    case WeightRole::attn_v: return "attn_v";
+    case WeightRole::attn_q_bias: return "attn_q_bias";
+    case WeightRole::attn_k_bias: return "attn_k_bias";
+    case WeightRole::attn_v_bias: return "attn_v_bias";
+    case WeightRole::attn_output: return "attn_output";
+    case WeightRole::ffn_norm: return "ffn_norm";
+    case WeightRole::ffn_gate: return "ffn_gate";
+    case WeightRole::ffn_up: return "ffn_up";
+    case WeightRole::ffn_down: return "ffn_down";
+    case WeightRole::output_norm: return "output_norm";
+    case WeightRole::output: return "output";
+  }
+  return "?";
+}
+
+bool WeightSpec::is_linear() const {
+  switch (role) {
+    case WeightRole::attn_q:
+    case WeightRole::attn_k:
+    case WeightRole::attn_v:
+    case WeightRole::attn_output:
+    case WeightRole::ffn_gate:
+    case WeightRole::ffn_up:
+    case WeightRole::ffn_down:
+    case WeightRole::output: return true;
+    default: return false;
+  }
+}
+
+std::string block_tensor_name(int64_t layer, std::string_view base, std::string_view suffix) {
+  return fmt::format("blk.{}.{}.{}", layer, base, suffix);
+}
+
+void for_each_weight(const LlamaConfig& c, const std::function<void(const WeightSpec&)>& fn) {
+  const int64_t q_dim = c.n_head * c.head_dim;
+  fn({"token_embd.weight", WeightRole::token_embd, -1, {c.dim, c.n_vocab}});
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    auto blk = [&](std::string_view base, std::string_view suffix, WeightRole role,
+                   std::vector<int64_t> ne) {
+      fn({block_tensor_name(l, base, suffix), role, l, std::move(ne)});
+    };
+    blk("attn_norm", "weight", WeightRole::attn_norm, {c.dim});
+    blk("attn_q", "weight", WeightRole::attn_q, {c.dim, q_dim});
+    blk("attn_k", "weight", WeightRole::attn_k, {c.dim, c.kv_dim()});
+    blk("attn_v", "weight", WeightRole::attn_v, {c.dim, c.kv_dim()});
+    if (c.has_qkv_bias) {
+      blk("attn_q", "bias", WeightRole::attn_q_bias, {q_dim});
+      blk("attn_k", "bias", WeightRole::attn_k_bias, {c.kv_dim()});
+      blk("attn_v", "bias", WeightRole::attn_v_bias, {c.kv_dim()});
+    }
+    blk("attn_output", "weight", WeightRole::attn_output, {q_dim, c.dim});
+    blk("ffn_norm", "weight", WeightRole::ffn_norm, {c.dim});
+    blk("ffn_gate", "weight", WeightRole::ffn_gate, {c.dim, c.ffn_dim});
+    blk("ffn_up", "weight", WeightRole::ffn_up, {c.dim, c.ffn_dim});
+    blk("ffn_down", "weight", WeightRole::ffn_down, {c.ffn_dim, c.dim});
+  }
+  fn({"output_norm.weight", WeightRole::output_norm, -1, {c.dim}});
+  if (!c.tied_output) fn({"output.weight", WeightRole::output, -1, {c.dim, c.n_vocab}});
+}
+
+namespace {
+
+// Where a tensor of a given role goes in Weights.
+struct Slot {
+  std::vector<float>* vec = nullptr;  // norms, embedding, biases
+  kernels::PackedF32* packed = nullptr;
+};
+
+Slot slot_for(Weights& w, const WeightSpec& s) {
+  if (s.layer < 0) {
+    switch (s.role) {
+      case WeightRole::token_embd: return {&w.token_embd, nullptr};
+      case WeightRole::output_norm: return {&w.output_norm, nullptr};
+      case WeightRole::output: return {nullptr, &w.output.w};
+      default: break;
+    }
+  } else {
+    LayerWeights& L = w.layers[size_t(s.layer)];
+    switch (s.role) {
+      case WeightRole::attn_norm: return {&L.attn_norm, nullptr};
+      case WeightRole::attn_q: return {nullptr, &L.q.w};
+      case WeightRole::attn_k: return {nullptr, &L.k.w};
+      case WeightRole::attn_v: return {nullptr, &L.v.w};
+      case WeightRole::attn_q_bias: return {&L.q.bias, nullptr};
+      case WeightRole::attn_k_bias: return {&L.k.bias, nullptr};
+      case WeightRole::attn_v_bias: return {&L.v.bias, nullptr};
+      case WeightRole::attn_output: return {nullptr, &L.o.w};
+      case WeightRole::ffn_norm: return {&L.ffn_norm, nullptr};
+      case WeightRole::ffn_gate: return {nullptr, &L.gate.w};
+      case WeightRole::ffn_up: return {nullptr, &L.up.w};
+      case WeightRole::ffn_down: return {nullptr, &L.down.w};
+      default: break;
+    }
+  }
+  FPTQ_CHECK_MSG(false, "no slot for weight {}", s.name);
+  return {};
+}
+
+}  // namespace
+
+Weights load_weights(const io::ModelFile& file, const LlamaConfig& cfg, ThreadPool& pool) {
+  Weights w;
+  w.layers.resize(size_t(cfg.n_layer));
+  std::vector<WeightSpec> specs;
+  for_each_weight(cfg, [&](const WeightSpec& s) { specs.push_back(s); });
+
+  // One task per tensor: each writes only its own slot.
+  pool.parallel_for(int64_t(specs.size()), [&](int64_t i, int) {
+    const WeightSpec& s = specs[size_t(i)];
+    const io::TensorInfo& t = file.tensor(s.name);
+    std::vector<float> values = io::dequantize_tensor(t);
+    FPTQ_CHECK(int64_t(values.size()) == t.n_elements());
+    Slot slot = slot_for(w, s);
+    if (slot.packed) {
+      *slot.packed = kernels::pack_f32(values.data(), s.ne[1], s.ne[0]);
+    } else {
+      *slot.vec = std::move(values);
+    }
+  });
+  if (cfg.tied_output) w.output.w = kernels::pack_f32(w.token_embd.data(), cfg.n_vocab, cfg.dim);
+  return w;
+}
+
+}  // namespace fptq::model
