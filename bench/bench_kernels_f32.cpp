@@ -1,5 +1,6 @@
 // bench_kernels_f32: FP32 roofline probe (FMA peak, read bandwidth; 1 and 2
-// threads) and matmul_f32 at m = 512 (prefill GEMM) and m = 1 (decode GEMV)
+// threads) and matmul_f32 at m = 512 (prefill GEMM), m = 8 (small batch) and
+// m = 1 (decode GEMV)
 // on the LLaMA/SmolLM shapes, reported as GFLOP/s and % of the peak measured
 // in the same run. The active ISA (FPTQ_ISA to override) is printed first.
 //
@@ -159,7 +160,7 @@ void BM_MatmulF32(benchmark::State& st) {
   st.counters["%peak"] = 100.0 * gflop / seconds / g_peak[threads].wall;
   st.counters["cpu_GFLOP/s"] = gflop / cpu_seconds;
   st.counters["%peak_cpu"] = 100.0 * gflop / cpu_seconds / g_peak[1].cpu;
-  if (m == 1) {  // decode reads every weight once: compare with the bandwidth probe
+  if (m <= 8) {  // decode reads every weight once: compare with the bandwidth probe
     const double gb = 4.0 * double(n * k) * double(calls) / 1e9;
     st.counters["W_GB/s"] = gb / seconds;
     st.counters["%bw"] = 100.0 * gb / seconds / g_bw[threads].wall;
@@ -172,7 +173,7 @@ void register_all() {
       ->Arg(1)->Arg(2)->Iterations(1)->UseRealTime();
   const std::pair<int64_t, int64_t> shapes[] = {
       {576, 576}, {576, 1536}, {1536, 576}, {576, 49152}, {4096, 4096}};  // k x n
-  for (int64_t m : {512, 1})
+  for (int64_t m : {512, 8, 1})  // prefill, a small decode batch, decode
     for (const auto& [k, n] : shapes)
       for (int threads : {1, 2})
         benchmark::RegisterBenchmark("MatmulF32", BM_MatmulF32)

@@ -129,14 +129,17 @@ void matmul_f32(const float* x, const PackedF32& w, float* y, int64_t m, ThreadP
   while (per_task > 1 && row_blocks * ceil_div(p.n_panels, per_task) < threads * kTasksPerThread)
     per_task /= 2;
   const int64_t col_blocks = ceil_div(p.n_panels, per_task);
+  // With a single row tile nothing reuses a W slice, so do not slice k: each
+  // panel then streams front to back in one pass (small-batch decode).
+  const int64_t k_slice = n_micro == 1 ? k : kKc;
 
   pool.parallel_for(row_blocks * col_blocks, [&](int64_t task, int) {
     const int64_t i0 = (task % row_blocks) * kMicroPerBlock;
     const int64_t i1 = std::min(i0 + kMicroPerBlock, n_micro);
     const int64_t p0 = (task / row_blocks) * per_task;
     const int64_t p1 = std::min(p0 + per_task, p.n_panels);
-    for (int64_t t0 = 0; t0 < k; t0 += kKc) {
-      const int64_t kc = std::min(kKc, k - t0);
+    for (int64_t t0 = 0; t0 < k; t0 += k_slice) {
+      const int64_t kc = std::min(k_slice, k - t0);
       for (int64_t pi = p0; pi < p1; ++pi) {
         const int cols = int(std::min<int64_t>(kPanelWidth, n - pi * kPanelWidth));
         const float* b = wdata + pi * k * kPanelWidth + t0 * kPanelWidth;
