@@ -78,7 +78,8 @@ Rate best_rate(double work, Fn&& fn) {
 Rate measure_fma_peak(Isa isa, int threads) {
   ThreadPool pool(threads);
   return best_rate(threads * fma_loop_flops(isa, kFmaIters) / 1e9, [&] {
-    pool.parallel_for(threads, [&](int64_t, int) { benchmark::DoNotOptimize(fma_loop(isa, kFmaIters)); });
+    pool.parallel_for(threads,
+                      [&](int64_t, int) { benchmark::DoNotOptimize(fma_loop(isa, kFmaIters)); });
   });
 }
 
@@ -101,9 +102,9 @@ Rate measure_read_bw(int threads) {
   });
 }
 
-Isa g_probe_isa = Isa::Ref;      // FMA width of the peak probe
-Rate g_peak[kMaxThreads + 1];    // GFLOP/s by thread count
-Rate g_bw[kMaxThreads + 1];      // GB/s by thread count
+Isa g_probe_isa = Isa::Ref;    // FMA width of the peak probe
+Rate g_peak[kMaxThreads + 1];  // GFLOP/s by thread count
+Rate g_bw[kMaxThreads + 1];    // GB/s by thread count
 
 void BM_FmaPeak(benchmark::State& st) {
   const int threads = int(st.range(0));
@@ -170,7 +171,10 @@ void BM_MatmulF32(benchmark::State& st) {
 void register_all() {
   benchmark::RegisterBenchmark("FmaPeak", BM_FmaPeak)->Arg(1)->Arg(2)->Iterations(1)->UseRealTime();
   benchmark::RegisterBenchmark("ReadBandwidth", BM_ReadBandwidth)
-      ->Arg(1)->Arg(2)->Iterations(1)->UseRealTime();
+      ->Arg(1)
+      ->Arg(2)
+      ->Iterations(1)
+      ->UseRealTime();
   const std::pair<int64_t, int64_t> shapes[] = {
       {576, 576}, {576, 1536}, {1536, 576}, {576, 49152}, {4096, 4096}};  // k x n
   for (int64_t m : {512, 8, 1})  // prefill, a small decode batch, decode

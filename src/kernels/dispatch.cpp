@@ -33,8 +33,8 @@ CpuFeatures detect_cpu() {
   const bool f16c = ecx & (1u << 29);
   if (!osxsave || !avx) return f;
   const uint64_t xcr0 = read_xcr0();
-  const bool os_ymm = (xcr0 & 0x6) == 0x6;     // SSE + AVX state
-  const bool os_zmm = (xcr0 & 0xe6) == 0xe6;   // + opmask, ZMM_Hi256, Hi16_ZMM
+  const bool os_ymm = (xcr0 & 0x6) == 0x6;    // SSE + AVX state
+  const bool os_zmm = (xcr0 & 0xe6) == 0xe6;  // + opmask, ZMM_Hi256, Hi16_ZMM
   if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return f;
   const bool avx2 = ebx & (1u << 5);
   const bool avx512f = ebx & (1u << 16);
@@ -56,9 +56,12 @@ const CpuFeatures& cpu() {
 
 const char* isa_name(Isa isa) {
   switch (isa) {
-    case Isa::Ref: return "ref";
-    case Isa::Avx2: return "avx2";
-    case Isa::Avx512Vnni: return "avx512vnni";
+    case Isa::Ref:
+      return "ref";
+    case Isa::Avx2:
+      return "avx2";
+    case Isa::Avx512Vnni:
+      return "avx512vnni";
   }
   return "?";
 }
@@ -71,9 +74,12 @@ Isa parse_isa(std::string_view name) {
 
 bool isa_supported(Isa isa) {
   switch (isa) {
-    case Isa::Ref: return true;
-    case Isa::Avx2: return cpu().avx2;
-    case Isa::Avx512Vnni: return cpu().avx512vnni;
+    case Isa::Ref:
+      return true;
+    case Isa::Avx2:
+      return cpu().avx2;
+    case Isa::Avx512Vnni:
+      return cpu().avx512vnni;
   }
   return false;
 }
@@ -88,8 +94,8 @@ Isa select_isa(const char* fptq_isa_value) {
   if (fptq_isa_value == nullptr || *fptq_isa_value == '\0') return best_supported_isa();
   const Isa isa = parse_isa(fptq_isa_value);
   if (!isa_supported(isa))
-    fail("FPTQ_ISA={} requested but this CPU/OS cannot run it (best available: {})",
-         isa_name(isa), isa_name(best_supported_isa()));
+    fail("FPTQ_ISA={} requested but this CPU/OS cannot run it (best available: {})", isa_name(isa),
+         isa_name(best_supported_isa()));
   return isa;
 }
 
@@ -103,9 +109,12 @@ const KernelTable& kernels_for(Isa isa) {
   if (!isa_supported(isa))
     fail("kernels for ISA {} requested but this CPU/OS cannot run them", isa_name(isa));
   switch (isa) {
-    case Isa::Ref: return ref::table();
-    case Isa::Avx2: return avx2::table();
-    case Isa::Avx512Vnni: return avx512::table();
+    case Isa::Ref:
+      return ref::table();
+    case Isa::Avx2:
+      return avx2::table();
+    case Isa::Avx512Vnni:
+      return avx512::table();
   }
   return ref::table();
 }

@@ -12,11 +12,12 @@ namespace fptq::kernels {
 namespace {
 
 // Cache blocking of the GEMM driver (sizes for a ~32 KiB L1 / 1 MiB L2 core):
-// a task owns a [kMicroPerBlock * mr rows] x [panels_per_task * 32 cols] block
-// of y and walks k in slices of kKc, so one W panel slice ([kKc][32], 32 KiB)
-// is reused from L1/L2 by every row tile of the block.
+// a task owns a [~kRowsPerBlock rows] x [panels_per_task * 32 cols] block of
+// y and walks k in slices of kKc, so one W panel slice ([kKc][32], 32 KiB) is
+// reused from L1/L2 by every row tile of the block, and the x slice
+// ([kRowsPerBlock][kKc], 112 KiB) from L2 by every panel.
 constexpr int64_t kKc = 256;
-constexpr int64_t kMicroPerBlock = 8;
+constexpr int64_t kRowsPerBlock = 112;
 constexpr int64_t kMaxPanelsPerTask = 8;
 // Enough tasks per thread that dynamic hand-out evens out ragged blocks.
 constexpr int64_t kTasksPerThread = 4;
@@ -124,7 +125,8 @@ void matmul_f32(const float* x, const PackedF32& w, float* y, int64_t m, ThreadP
   const float* xp = packed_x.data();
   pack_rows(x, m, k, mr, packed_x.data(), pool);
 
-  const int64_t row_blocks = ceil_div(n_micro, kMicroPerBlock);
+  const int64_t micro_per_block = std::max<int64_t>(1, kRowsPerBlock / mr);
+  const int64_t row_blocks = ceil_div(n_micro, micro_per_block);
   int64_t per_task = kMaxPanelsPerTask;
   while (per_task > 1 && row_blocks * ceil_div(p.n_panels, per_task) < threads * kTasksPerThread)
     per_task /= 2;
@@ -134,8 +136,8 @@ void matmul_f32(const float* x, const PackedF32& w, float* y, int64_t m, ThreadP
   const int64_t k_slice = n_micro == 1 ? k : kKc;
 
   pool.parallel_for(row_blocks * col_blocks, [&](int64_t task, int) {
-    const int64_t i0 = (task % row_blocks) * kMicroPerBlock;
-    const int64_t i1 = std::min(i0 + kMicroPerBlock, n_micro);
+    const int64_t i0 = (task % row_blocks) * micro_per_block;
+    const int64_t i1 = std::min(i0 + micro_per_block, n_micro);
     const int64_t p0 = (task / row_blocks) * per_task;
     const int64_t p1 = std::min(p0 + per_task, p.n_panels);
     for (int64_t t0 = 0; t0 < k; t0 += k_slice) {

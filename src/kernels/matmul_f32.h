@@ -50,7 +50,6 @@ void matmul_f32(const float* x, const PackedF32& w, float* y, int64_t m, ThreadP
 
 // The same with the kernels of `isa` (tests, benchmarks). Throws fptq::Error
 // when !isa_supported(isa).
-void matmul_f32(const float* x, const PackedF32& w, float* y, int64_t m, ThreadPool& pool,
-                Isa isa);
+void matmul_f32(const float* x, const PackedF32& w, float* y, int64_t m, ThreadPool& pool, Isa isa);
 
 }  // namespace fptq::kernels

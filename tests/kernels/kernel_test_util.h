@@ -26,15 +26,15 @@ inline std::string isa_param_name(const ::testing::TestParamInfo<Isa>& info) {
   return isa_name(info.param);
 }
 
-#define FPTQ_SKIP_IF_UNSUPPORTED(isa)                                           \
-  do {                                                                          \
-    if (!::fptq::kernels::isa_supported(isa))                                   \
+#define FPTQ_SKIP_IF_UNSUPPORTED(isa)                                                  \
+  do {                                                                                 \
+    if (!::fptq::kernels::isa_supported(isa))                                          \
       GTEST_SKIP() << "ISA " << ::fptq::kernels::isa_name(isa) << " unsupported here"; \
   } while (0)
 
 // Vector lengths: 0, 1, around a 32-element quantization group, around
 // 1, 2 and 4 vectors of 8 and 16 lanes (2*lanes+1 = 17, 33), and long ones.
-inline const int64_t kVectorSizes[] = {0,  1,  2,  3,  7,  8,  9,  15,  16,  17,  31,  32,
+inline const int64_t kVectorSizes[] = {0,  1,  2,  3,  7,  8,  9,   15,  16,  17,   31,  32,
                                        33, 47, 63, 64, 65, 95, 127, 129, 255, 1000, 4099};
 
 // Floats starting `misalign` elements into a 64-byte aligned block, so

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "core/error.h"
-#include "kernels/ref/matmul_f32_ref.h"
 #include "kernel_test_util.h"
+#include "kernels/ref/matmul_f32_ref.h"
 
 namespace fptq::kernels {
 namespace {
@@ -27,7 +27,9 @@ using testing::kEps;
 // covers every ISA; 1 is the bound itself, not a fudge.
 constexpr double kSumErrorFactor = 1.0;
 
-double sum_tol(int64_t k, float abs_sum) { return kSumErrorFactor * double(k + 1) * kEps * abs_sum; }
+double sum_tol(int64_t k, float abs_sum) {
+  return kSumErrorFactor * double(k + 1) * kEps * abs_sum;
+}
 
 class MatmulF32 : public ::testing::TestWithParam<Isa> {};
 
@@ -38,9 +40,9 @@ struct Shape {
 // Tails everywhere: m around the AVX2 (6) and AVX-512 (14) tiles and the
 // 8-tile row block, n around the 32-wide panel, k around the 256 k-slice.
 const Shape kShapes[] = {
-    {1, 1, 1},    {1, 31, 17},  {1, 33, 256}, {1, 130, 257}, {1, 200, 33},  {2, 32, 32},
-    {3, 65, 31},  {5, 17, 100}, {6, 64, 64},  {7, 96, 129},  {8, 100, 300}, {13, 31, 1},
-    {14, 32, 8},  {15, 33, 65}, {29, 47, 33}, {84, 40, 20},  {113, 70, 47}, {125, 129, 513},
+    {1, 1, 1},   {1, 31, 17},  {1, 33, 256}, {1, 130, 257}, {1, 200, 33},  {2, 32, 32},
+    {3, 65, 31}, {5, 17, 100}, {6, 64, 64},  {7, 96, 129},  {8, 100, 300}, {13, 31, 1},
+    {14, 32, 8}, {15, 33, 65}, {29, 47, 33}, {84, 40, 20},  {113, 70, 47}, {125, 129, 513},
 };
 
 void check_matmul(Isa isa, const Shape& s, int misalign, int threads) {
@@ -118,7 +120,8 @@ TEST_P(MatmulF32, BatchRowsEqualDecodeRows) {
   matmul_f32(x.data(), packed, y.data(), m, pool, GetParam());
   for (int64_t i = 0; i < m; ++i) {
     matmul_f32(x.data() + i * k, packed, y1.data(), 1, pool, GetParam());
-    EXPECT_EQ(0, std::memcmp(y.data() + i * n, y1.data(), size_t(n) * sizeof(float))) << "row " << i;
+    EXPECT_EQ(0, std::memcmp(y.data() + i * n, y1.data(), size_t(n) * sizeof(float)))
+        << "row " << i;
   }
 }
 
@@ -138,19 +141,25 @@ TEST_P(MatmulF32, GemmTileMatchesRefTwin) {
           std::vector<float> y0(size_t(mr * ldy));
           fill_uniform(y0.data(), mr * ldy, 33);
           std::vector<float> y_ref = y0, y = y0, abs_sum(y0.size());
-          ref::gemm_f32_micro(kc, a.data(), mr, b.data(), y_ref.data(), ldy, rows, cols, accumulate);
+          ref::gemm_f32_micro(kc, a.data(), mr, b.data(), y_ref.data(), ldy, rows, cols,
+                              accumulate);
           kt.gemm_f32_micro(kc, a.data(), mr, b.data(), y.data(), ldy, rows, cols, accumulate);
           for (int r = 0; r < mr; ++r)
             for (int j = 0; j < ldy; ++j) {
               double s = accumulate ? std::fabs(y0[size_t(r * ldy + j)]) : 0.0;
-              for (int64_t t = 0; t < kc; ++t) s += std::fabs(a[t * mr + r] * b[t * kPanelWidth + j]);
+              for (int64_t t = 0; t < kc; ++t)
+                s += std::fabs(a[t * mr + r] * b[t * kPanelWidth + j]);
               abs_sum[size_t(r * ldy + j)] = float(s);
             }
           // Untouched elements (rows/cols beyond the tile) must stay exactly y0.
-          EXPECT_TRUE(all_within(y_ref.data(), y.data(), mr * ldy, [&](int64_t i) {
-            const int64_t r = i / ldy, j = i % ldy;
-            return (r < rows && j < cols) ? sum_tol(kc + 1, abs_sum[size_t(i)]) : 0.0;
-          })) << "kc=" << kc << " rows=" << rows << " cols=" << cols << " acc=" << accumulate;
+          EXPECT_TRUE(all_within(y_ref.data(), y.data(), mr * ldy,
+                                 [&](int64_t i) {
+                                   const int64_t r = i / ldy, j = i % ldy;
+                                   return (r < rows && j < cols)
+                                              ? sum_tol(kc + 1, abs_sum[size_t(i)])
+                                              : 0.0;
+                                 }))
+              << "kc=" << kc << " rows=" << rows << " cols=" << cols << " acc=" << accumulate;
         }
       }
     }
@@ -169,13 +178,15 @@ TEST_P(MatmulF32, GemvMatchesRefTwin) {
       y[cols] = y_ref[cols] = 99.0f;  // must survive
       ref::gemv_f32(k, x.data(), b.data(), n_panels, y_ref.data(), cols);
       kt.gemv_f32(k, x.data(), b.data(), n_panels, y.data(), cols);
-      EXPECT_TRUE(all_within(y_ref.data(), y.data(), cols + 1, [&](int64_t j) {
-        if (j == cols) return 0.0;
-        double s = 0;
-        for (int64_t t = 0; t < k; ++t)
-          s += std::fabs(x[t] * b[(j / 32) * k * 32 + t * 32 + j % 32]);
-        return sum_tol(k, float(s));
-      })) << "k=" << k << " cols=" << cols;
+      EXPECT_TRUE(all_within(y_ref.data(), y.data(), cols + 1,
+                             [&](int64_t j) {
+                               if (j == cols) return 0.0;
+                               double s = 0;
+                               for (int64_t t = 0; t < k; ++t)
+                                 s += std::fabs(x[t] * b[(j / 32) * k * 32 + t * 32 + j % 32]);
+                               return sum_tol(k, float(s));
+                             }))
+          << "k=" << k << " cols=" << cols;
     }
   }
 }

@@ -49,9 +49,10 @@ TEST_P(VectorF32, Dot) {
       for (int64_t i = 0; i < n; ++i) abs_sum += std::fabs(a[i] * b[i]);
       const float expected = ref::dot_f32(a.data(), b.data(), n);
       const float actual = kt().dot_f32(a.data(), b.data(), n);
-      EXPECT_TRUE(all_within(&expected, &actual, 1, [&](int64_t) {
-        return kSumOrderFactor * double(n + 1) * kEps * abs_sum;
-      })) << "n=" << n << " misalign=" << mis;
+      EXPECT_TRUE(
+          all_within(&expected, &actual, 1,
+                     [&](int64_t) { return kSumOrderFactor * double(n + 1) * kEps * abs_sum; }))
+          << "n=" << n << " misalign=" << mis;
     }
 }
 
@@ -68,9 +69,12 @@ TEST_P(VectorF32, Axpy) {
       kt().axpy_f32(alpha, x.data(), y.data(), n);
       // fma (one rounding) vs multiply-then-add (two): within
       // eps * (|alpha*x| + |y|). y[n] is past the end and must not change.
-      EXPECT_TRUE(all_within(expected.data(), y.data(), n + 1, [&](int64_t i) {
-        return i == n ? 0.0 : kEps * (std::fabs(alpha * x[i]) + std::fabs(y0[size_t(i)]));
-      })) << "n=" << n << " misalign=" << mis;
+      EXPECT_TRUE(all_within(
+          expected.data(), y.data(), n + 1,
+          [&](int64_t i) {
+            return i == n ? 0.0 : kEps * (std::fabs(alpha * x[i]) + std::fabs(y0[size_t(i)]));
+          }))
+          << "n=" << n << " misalign=" << mis;
     }
 }
 
@@ -89,9 +93,12 @@ TEST_P(VectorF32, Rmsnorm) {
       // Sum of squares: each side within n*u relative (positive terms), so
       // the scale (1/sqrt) within n*u/2 + ~4u; two output multiplies add 2u.
       // Per side (n/2 + 6)u; both sides: (n/2 + 6) * eps.
-      EXPECT_TRUE(all_within(expected.data(), out.data(), n + 1, [&](int64_t i) {
-        return i == n ? 0.0 : (0.5 * double(n) + 6) * kEps * std::fabs(expected[size_t(i)]);
-      })) << "n=" << n << " misalign=" << mis;
+      EXPECT_TRUE(all_within(
+          expected.data(), out.data(), n + 1,
+          [&](int64_t i) {
+            return i == n ? 0.0 : (0.5 * double(n) + 6) * kEps * std::fabs(expected[size_t(i)]);
+          }))
+          << "n=" << n << " misalign=" << mis;
       // In place gives the same bits as out-of-place.
       Buffer inplace(n, mis);
       std::copy(x.data(), x.data() + n, inplace.data());
@@ -113,11 +120,14 @@ TEST_P(VectorF32, Softmax) {
       kt().softmax_f32(x.data(), n);
       // exp values within kExpUlps each, the sums within n*u each (positive),
       // the reciprocal and scaling 2u: (2*kExpUlps + n + 2) * eps relative.
-      EXPECT_TRUE(all_within(expected.data(), x.data(), n + 1, [&](int64_t i) {
-        return i == n ? 0.0
-                      : (2 * kExpUlps + double(n) + 2) * kEps * expected[size_t(i)] +
-                            kSubnormalSlack;
-      })) << "n=" << n << " misalign=" << mis;
+      EXPECT_TRUE(all_within(expected.data(), x.data(), n + 1,
+                             [&](int64_t i) {
+                               return i == n ? 0.0
+                                             : (2 * kExpUlps + double(n) + 2) * kEps *
+                                                       expected[size_t(i)] +
+                                                   kSubnormalSlack;
+                             }))
+          << "n=" << n << " misalign=" << mis;
       double sum = 0;
       for (int64_t i = 0; i < n; ++i) sum += x[i];
       if (n > 0) {
@@ -142,10 +152,14 @@ TEST_P(VectorF32, SiluMul) {
       kt().silu_mul_f32(gate.data(), up.data(), out.data(), n);
       // exp within kExpUlps; 1 + e, the divide and the multiply u each
       // (both sides): (kExpUlps + 3) * eps relative.
-      EXPECT_TRUE(all_within(expected.data(), out.data(), n + 1, [&](int64_t i) {
-        return i == n ? 0.0
-                      : (kExpUlps + 3) * kEps * std::fabs(expected[size_t(i)]) + kSubnormalSlack;
-      })) << "n=" << n << " misalign=" << mis;
+      EXPECT_TRUE(all_within(expected.data(), out.data(), n + 1,
+                             [&](int64_t i) {
+                               return i == n
+                                          ? 0.0
+                                          : (kExpUlps + 3) * kEps * std::fabs(expected[size_t(i)]) +
+                                                kSubnormalSlack;
+                             }))
+          << "n=" << n << " misalign=" << mis;
     }
 }
 

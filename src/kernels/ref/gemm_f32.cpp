@@ -16,8 +16,7 @@ void gemm_f32_micro(int64_t kc, const float* a, int64_t a_stride, const float* b
   }
 }
 
-void gemv_f32(int64_t k, const float* x, const float* b, int64_t n_panels, float* y,
-              int64_t cols) {
+void gemv_f32(int64_t k, const float* x, const float* b, int64_t n_panels, float* y, int64_t cols) {
   for (int64_t p = 0; p < n_panels; ++p) {
     const float* panel = b + p * k * kPanelWidth;
     const int64_t width = std::min<int64_t>(kPanelWidth, cols - p * kPanelWidth);

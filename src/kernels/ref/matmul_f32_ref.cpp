@@ -15,8 +15,8 @@ void matmul_f32_unpacked_ref(const float* x, const float* w, float* y, int64_t m
   }
 }
 
-void matmul_f32_abs_sum_ref(const float* x, const float* w, float* abs_sum, int64_t m,
-                            int64_t n, int64_t k) {
+void matmul_f32_abs_sum_ref(const float* x, const float* w, float* abs_sum, int64_t m, int64_t n,
+                            int64_t k) {
   for (int64_t i = 0; i < m; ++i) {
     for (int64_t j = 0; j < n; ++j) {
       double acc = 0.0;

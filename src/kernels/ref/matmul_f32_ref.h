@@ -13,7 +13,7 @@ void matmul_f32_unpacked_ref(const float* x, const float* w, float* y, int64_t m
 
 // abs_sum[i][j] = sum_t |x[i][t] * w[j][t]| (shapes as above), the scale of
 // the rounding error any summation order can make in y[i][j].
-void matmul_f32_abs_sum_ref(const float* x, const float* w, float* abs_sum, int64_t m,
-                            int64_t n, int64_t k);
+void matmul_f32_abs_sum_ref(const float* x, const float* w, float* abs_sum, int64_t m, int64_t n,
+                            int64_t k);
 
 }  // namespace fptq::kernels::ref

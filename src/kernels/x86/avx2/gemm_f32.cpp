@@ -13,8 +13,8 @@ namespace {
 // a: [kc][a_stride] (rows R used), b: 16 columns of [kc][32], y: [R][ldy],
 // columns < cols (1..16).
 template <int R>
-void half_tile(int64_t kc, const float* a, int64_t a_stride, const float* b, float* y,
-               int64_t ldy, int cols, bool accumulate) {
+void half_tile(int64_t kc, const float* a, int64_t a_stride, const float* b, float* y, int64_t ldy,
+               int cols, bool accumulate) {
   const bool full = cols >= 16;
   const __m256i m0 = Vec::first_n(cols), m1 = Vec::first_n(cols - 8);
   __m256 c0[R], c1[R];
@@ -89,13 +89,13 @@ void gemm_f32_micro(int64_t kc, const float* a, int64_t a_stride, const float* b
   if (cols > 16) kTiles[rows - 1](kc, a, a_stride, b + 16, y + 16, ldy, cols - 16, accumulate);
 }
 
-void gemv_f32(int64_t k, const float* x, const float* b, int64_t n_panels, float* y,
-              int64_t cols) {
+void gemv_f32(int64_t k, const float* x, const float* b, int64_t n_panels, float* y, int64_t cols) {
   const int64_t panel = k * kPanelWidth;
   int64_t p = 0;
   for (; p + 2 <= n_panels; p += 2)
     gemv_panels<2>(k, x, b + p * panel, y + p * kPanelWidth, cols - p * kPanelWidth);
-  if (p < n_panels) gemv_panels<1>(k, x, b + p * panel, y + p * kPanelWidth, cols - p * kPanelWidth);
+  if (p < n_panels)
+    gemv_panels<1>(k, x, b + p * panel, y + p * kPanelWidth, cols - p * kPanelWidth);
 }
 
 }  // namespace fptq::kernels::avx2

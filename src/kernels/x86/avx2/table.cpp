@@ -4,8 +4,8 @@
 namespace fptq::kernels::avx2 {
 
 const KernelTable& table() {
-  static const KernelTable t{Isa::Avx2, kGemmMr,   &gemm_f32_micro, &gemv_f32,   &dot_f32,
-                             &axpy_f32, &rmsnorm_f32, &softmax_f32, &silu_mul_f32};
+  static const KernelTable t{Isa::Avx2, kGemmMr,      &gemm_f32_micro, &gemv_f32,    &dot_f32,
+                             &axpy_f32, &rmsnorm_f32, &softmax_f32,    &silu_mul_f32};
   return t;
 }
 

@@ -48,7 +48,9 @@ struct Vec {
     return _mm_cvtss_f32(q);
   }
   // Round to nearest integer (ties to even), as float.
-  static Reg round(Reg v) { return _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static Reg round(Reg v) {
+    return _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
   // 2^e for integer-valued e in [-126, 127].
   static Reg pow2(Reg e) {
     const __m256i bits =

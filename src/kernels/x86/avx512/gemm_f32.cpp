@@ -46,8 +46,8 @@ void tile(int64_t kc, const float* a, int64_t a_stride, const float* b, float* y
 }
 
 using TileFn = void (*)(int64_t, const float*, int64_t, const float*, float*, int64_t, int, bool);
-constexpr TileFn kTiles[kGemmMr] = {tile<1>, tile<2>,  tile<3>,  tile<4>,  tile<5>,
-                                    tile<6>, tile<7>,  tile<8>,  tile<9>,  tile<10>,
+constexpr TileFn kTiles[kGemmMr] = {tile<1>,  tile<2>,  tile<3>,  tile<4>, tile<5>,
+                                    tile<6>,  tile<7>,  tile<8>,  tile<9>, tile<10>,
                                     tile<11>, tile<12>, tile<13>, tile<14>};
 
 // P panels at once (2P accumulators): x: [k], b: P panels [k][32] back to
@@ -66,7 +66,8 @@ void gemv_panels(int64_t k, const float* x, const float* b, float* y, int64_t co
     b += kPanelWidth;
   }
 #pragma GCC unroll 8
-  for (int q = 0; q < 2 * P; ++q) _mm512_mask_storeu_ps(y + 16 * q, Vec::first_n(cols - 16 * q), c[q]);
+  for (int q = 0; q < 2 * P; ++q)
+    _mm512_mask_storeu_ps(y + 16 * q, Vec::first_n(cols - 16 * q), c[q]);
 }
 
 }  // namespace
@@ -77,16 +78,23 @@ void gemm_f32_micro(int64_t kc, const float* a, int64_t a_stride, const float* b
   kTiles[rows - 1](kc, a, a_stride, b, y, ldy, cols, accumulate);
 }
 
-void gemv_f32(int64_t k, const float* x, const float* b, int64_t n_panels, float* y,
-              int64_t cols) {
+void gemv_f32(int64_t k, const float* x, const float* b, int64_t n_panels, float* y, int64_t cols) {
   const int64_t panel = k * kPanelWidth;
   int64_t p = 0;
-  for (; p + 4 <= n_panels; p += 4) gemv_panels<4>(k, x, b + p * panel, y + p * kPanelWidth, cols - p * kPanelWidth);
+  for (; p + 4 <= n_panels; p += 4)
+    gemv_panels<4>(k, x, b + p * panel, y + p * kPanelWidth, cols - p * kPanelWidth);
   switch (n_panels - p) {
-    case 3: gemv_panels<3>(k, x, b + p * panel, y + p * kPanelWidth, cols - p * kPanelWidth); break;
-    case 2: gemv_panels<2>(k, x, b + p * panel, y + p * kPanelWidth, cols - p * kPanelWidth); break;
-    case 1: gemv_panels<1>(k, x, b + p * panel, y + p * kPanelWidth, cols - p * kPanelWidth); break;
-    default: break;
+    case 3:
+      gemv_panels<3>(k, x, b + p * panel, y + p * kPanelWidth, cols - p * kPanelWidth);
+      break;
+    case 2:
+      gemv_panels<2>(k, x, b + p * panel, y + p * kPanelWidth, cols - p * kPanelWidth);
+      break;
+    case 1:
+      gemv_panels<1>(k, x, b + p * panel, y + p * kPanelWidth, cols - p * kPanelWidth);
+      break;
+    default:
+      break;
   }
 }
 
