@@ -31,7 +31,10 @@ fs::path stories() { return testing::shared_data("models/stories260K.gguf"); }
 // Runs make_hf_model.py into `out`; false (with a reason) when python3 or its
 // packages are missing.
 bool make_hf(const fs::path& out, const std::string& args, std::string* why) {
-  const fs::path script = testing::source_dir() / "tests/io/make_hf_model.py";
+  // The script sits next to this file; FPTQ_SOURCE_DIR finds it when set,
+  // the compiler's path of this file otherwise.
+  fs::path script = testing::source_dir() / "tests/io/make_hf_model.py";
+  if (!fs::exists(script)) script = fs::path(__FILE__).parent_path() / "make_hf_model.py";
   const fs::path log = out.parent_path() / (out.filename().string() + ".log");
   const std::string cmd = "python3 '" + script.string() + "' --gguf '" + stories().string() +
                           "' --out '" + out.string() + "' " + args + " > '" + log.string() +
