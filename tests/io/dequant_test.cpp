@@ -243,8 +243,9 @@ bool python_gguf_available() {
   return ok;
 }
 
+// Next to this test's source (independent of the working directory).
 std::string script() {
-  return (fptq::testing::source_dir() / "tests/io/py_gguf_dequant.py").string();
+  return (std::filesystem::path(__FILE__).parent_path() / "py_gguf_dequant.py").string();
 }
 
 std::vector<float> read_f32(const std::filesystem::path& p) {
@@ -259,9 +260,13 @@ TEST(DequantPython, RandomBlocksOfEveryTypeMatchGgufPackage) {
   if (!python_gguf_available()) GTEST_SKIP() << "python3 with numpy + gguf not available";
   fptq::testing::TempDir dir;
   std::mt19937 rng(11);
-  for (GgmlType t : {GgmlType::F16, GgmlType::BF16, GgmlType::Q4_0, GgmlType::Q4_1,
-                     GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q8_0, GgmlType::Q4_K,
-                     GgmlType::Q5_K, GgmlType::Q6_K}) {
+  const std::vector<GgmlType> types = {GgmlType::F16,  GgmlType::BF16, GgmlType::Q4_0,
+                                       GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
+                                       GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q5_K,
+                                       GgmlType::Q6_K};
+  std::vector<Bytes> inputs;
+  std::string cmd = "python3 " + script() + " raw";
+  for (GgmlType t : types) {
     const TypeInfo ti = type_info(t);
     const int64_t blocks = 4 * 256 / ti.block_elems;
     Bytes b(size_t(blocks * ti.block_bytes));
@@ -270,13 +275,17 @@ TEST(DequantPython, RandomBlocksOfEveryTypeMatchGgufPackage) {
     // could be a scale (harmless for the quant bytes, which stay random).
     for (size_t i = 1; i < b.size(); i += 2) b[i] &= 0xBF;
     const auto in = dir / (std::string(ti.name) + ".bin");
-    const auto out = dir / (std::string(ti.name) + ".f32");
     std::ofstream(in, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), b.size());
-    const std::string cmd = "python3 " + script() + " raw " + std::string(ti.name) + " " +
-                            in.string() + " " + out.string();
-    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
-    const int64_t n = blocks * ti.block_elems;
-    expect_same_bits(read_f32(out), run(t, b, n), std::string(ti.name) + " vs gguf package");
+    cmd += " " + std::string(ti.name) + " " + in.string() + " " +
+           (dir / (std::string(ti.name) + ".f32")).string();
+    inputs.push_back(std::move(b));
+  }
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  for (size_t k = 0; k < types.size(); ++k) {
+    const TypeInfo ti = type_info(types[k]);
+    const int64_t n = int64_t(inputs[k].size()) / ti.block_bytes * ti.block_elems;
+    expect_same_bits(read_f32(dir / (std::string(ti.name) + ".f32")), run(types[k], inputs[k], n),
+                     std::string(ti.name) + " vs gguf package");
   }
 }
 

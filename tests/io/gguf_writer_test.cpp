@@ -169,7 +169,7 @@ TEST(GgufWriter, PythonGgufPackageReadsOurOutput) {
   w.write(path);
   const std::string json_path = (dir / "py.json").string();
   const std::string cmd = "python3 " +
-                          (fptq::testing::source_dir() / "tests/io/py_gguf_dump.py").string() +
+                          (fs::path(__FILE__).parent_path() / "py_gguf_dump.py").string() +
                           " " + path + " " + json_path;
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   std::ifstream f(json_path);

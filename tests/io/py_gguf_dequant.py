@@ -3,7 +3,7 @@
 
   py_gguf_dequant.py tensor MODEL.gguf OUTDIR NAME:ROWS...
       writes OUTDIR/NAME.f32: the first ROWS rows of tensor NAME as float32
-  py_gguf_dequant.py raw TYPE IN.bin OUT.f32
+  py_gguf_dequant.py raw TYPE IN.bin OUT.f32 [TYPE IN.bin OUT.f32]...
       dequantizes the blocks of ggml type TYPE (e.g. Q4_K) stored in IN.bin
 
 Exit status 0 on success; any failure raises (non-zero status).
@@ -29,9 +29,10 @@ def main(argv):
             out = dequantize(rows_data, t.tensor_type).astype(np.float32)
             out.tofile(f"{argv[3]}/{name}.f32")
     elif argv[1] == "raw":
-        qtype = GGMLQuantizationType[argv[2]]
-        blocks = np.fromfile(argv[3], dtype=np.uint8)
-        dequantize(blocks, qtype).astype(np.float32).tofile(argv[4])
+        for i in range(2, len(argv), 3):
+            qtype = GGMLQuantizationType[argv[i]]
+            blocks = np.fromfile(argv[i + 1], dtype=np.uint8)
+            dequantize(blocks, qtype).astype(np.float32).tofile(argv[i + 2])
     else:
         raise SystemExit(f"unknown mode {argv[1]}")
 
