@@ -2,7 +2,16 @@
 
 #include <immintrin.h>
 
+#include <exception>
+
+#include "core/error.h"
+
 namespace fptq {
+
+namespace {
+constexpr uint64_t kIndexMask = 0xffffffffull;
+constexpr int kSpinIterations = 20000;  // ~1 ms of pause before sleeping
+}  // namespace
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads) {
   for (int t = 1; t < n_threads_; ++t) workers_.emplace_back([this, t] { worker_loop(t); });
@@ -12,8 +21,7 @@ ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
-    ++generation_;
-    published_gen_.store(generation_, std::memory_order_release);
+    ++sleep_gen_;
   }
   cv_.notify_all();
   for (auto& w : workers_) w.join();
@@ -24,41 +32,54 @@ int ThreadPool::hardware_threads() {
   return n == 0 ? 1 : int(n);
 }
 
-void ThreadPool::run_tasks(int thread) {
+void ThreadPool::run_tasks(uint32_t gen, int thread) {
+  uint64_t t = ticket_.load(std::memory_order_acquire);
   for (;;) {
-    int64_t task = next_task_.fetch_add(1, std::memory_order_relaxed);
-    if (task >= n_tasks_) break;
-    try {
-      (*fn_)(task, thread);
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(error_mu_);
-      if (!error_) error_ = std::current_exception();
-      next_task_.store(n_tasks_, std::memory_order_relaxed);  // stop handing out work
+    if (uint32_t(t >> 32) != gen) return;
+    const auto* fn = fn_.load(std::memory_order_relaxed);
+    const int64_t n = n_tasks_.load(std::memory_order_relaxed);
+    const int64_t index = int64_t(t & kIndexMask);
+    if (index >= n) return;
+    if (!ticket_.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel,
+                                       std::memory_order_acquire)) {
+      continue;  // t reloaded
     }
+    // Claimed: the loop cannot finish before done_ counts this task, so fn
+    // and n (read under the same generation) stay valid.
+    if (!failed_.load(std::memory_order_relaxed)) {
+      try {
+        (*fn)(index, thread);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mu_);
+        if (!error_) error_ = std::current_exception();
+        failed_.store(true, std::memory_order_relaxed);
+      }
+    }
+    done_.fetch_add(1, std::memory_order_acq_rel);
+    t = ticket_.load(std::memory_order_acquire);
   }
 }
 
 void ThreadPool::worker_loop(int thread) {
-  uint64_t seen = 0;
+  uint32_t seen = 0;
   for (;;) {
-    // Spin briefly (decode steps come back-to-back), then sleep.
-    uint64_t gen = published_gen_.load(std::memory_order_acquire);
-    for (int i = 0; gen == seen && i < 20000; ++i) {
+    // Spin briefly (decode steps come back to back), then sleep.
+    uint32_t gen = uint32_t(ticket_.load(std::memory_order_acquire) >> 32);
+    for (int i = 0; gen == seen && i < kSpinIterations; ++i) {
       _mm_pause();
-      gen = published_gen_.load(std::memory_order_acquire);
+      gen = uint32_t(ticket_.load(std::memory_order_acquire) >> 32);
     }
     if (gen == seen) {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return generation_ != seen; });
-      gen = generation_;
-    }
-    seen = gen;
-    {
+      cv_.wait(lock, [&] { return stop_ || sleep_gen_ != seen; });
+      if (stop_) return;
+      gen = uint32_t(ticket_.load(std::memory_order_acquire) >> 32);
+    } else {
       std::lock_guard<std::mutex> lock(mu_);
       if (stop_) return;
     }
-    run_tasks(thread);
-    active_.fetch_sub(1, std::memory_order_acq_rel);
+    seen = gen;
+    run_tasks(gen, thread);
   }
 }
 
@@ -69,21 +90,27 @@ void ThreadPool::parallel_for(int64_t n_tasks,
     for (int64_t t = 0; t < n_tasks; ++t) fn(t, 0);
     return;
   }
-  fn_ = &fn;
-  n_tasks_ = n_tasks;
+  FPTQ_CHECK(uint64_t(n_tasks) < kIndexMask);
   error_ = nullptr;
-  next_task_.store(0, std::memory_order_relaxed);
-  active_.store(n_threads_ - 1, std::memory_order_relaxed);
+  failed_.store(false, std::memory_order_relaxed);
+  done_.store(0, std::memory_order_relaxed);
+  fn_.store(&fn, std::memory_order_relaxed);
+  n_tasks_.store(n_tasks, std::memory_order_relaxed);
+  const uint32_t gen = uint32_t(ticket_.load(std::memory_order_relaxed) >> 32) + 1;
+  ticket_.store(uint64_t(gen) << 32, std::memory_order_release);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    ++generation_;
-    published_gen_.store(generation_, std::memory_order_release);
+    sleep_gen_ = gen;
   }
   cv_.notify_all();
-  run_tasks(0);
-  while (active_.load(std::memory_order_acquire) != 0) _mm_pause();
-  fn_ = nullptr;
-  if (error_) std::rethrow_exception(error_);
+  run_tasks(gen, 0);
+  // Wait for tasks other threads claimed; workers that have not woken yet
+  // are not waited for (they will find the loop finished).
+  while (done_.load(std::memory_order_acquire) != n_tasks) _mm_pause();
+  if (failed_.load(std::memory_order_relaxed)) {
+    std::lock_guard<std::mutex> lock(error_mu_);
+    std::rethrow_exception(error_);
+  }
 }
 
 }  // namespace fptq

@@ -36,20 +36,24 @@ class ThreadPool {
 
  private:
   void worker_loop(int thread);
-  void run_tasks(int thread);
+  // Claims and runs tasks of generation `gen` until none are left.
+  void run_tasks(uint32_t gen, int thread);
 
   int n_threads_;
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable cv_;
-  uint64_t generation_ = 0;  // guarded by mu_
-  bool stop_ = false;        // guarded by mu_
-  const std::function<void(int64_t, int)>* fn_ = nullptr;
-  int64_t n_tasks_ = 0;
-  std::atomic<int64_t> next_task_{0};
-  std::atomic<int> active_{0};
-  std::atomic<uint64_t> published_gen_{0};
-  std::exception_ptr error_;
+  uint32_t sleep_gen_ = 0;  // guarded by mu_; mirrors the generation for sleepers
+  bool stop_ = false;       // guarded by mu_
+  // The current loop: (generation << 32) | next task index. A task is claimed
+  // by a compare-exchange that also proves the generation did not change, so
+  // a worker that wakes late can never run a task of a finished loop.
+  std::atomic<uint64_t> ticket_{0};
+  std::atomic<const std::function<void(int64_t, int)>*> fn_{nullptr};
+  std::atomic<int64_t> n_tasks_{0};
+  std::atomic<int64_t> done_{0};
+  std::atomic<bool> failed_{false};
+  std::exception_ptr error_;  // guarded by error_mu_
   std::mutex error_mu_;
 };
 

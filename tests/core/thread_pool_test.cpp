@@ -44,3 +44,19 @@ TEST(ThreadPool, RethrowsTaskException) {
 }
 
 }  // namespace fptq
+
+namespace fptq {
+
+// Many short loops with varying sizes: a worker that wakes late must never
+// run a task of a finished loop (each loop checks its own task set).
+TEST(ThreadPool, LateWorkersNeverRunStaleTasks) {
+  ThreadPool pool(3);
+  for (int rep = 0; rep < 20000; ++rep) {
+    const int64_t n = 1 + rep % 5;
+    std::vector<std::atomic<int>> hits(n);
+    pool.parallel_for(n, [&](int64_t t, int) { hits[t].fetch_add(1); });
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 1) << "rep " << rep << " task " << i;
+  }
+}
+
+}  // namespace fptq
