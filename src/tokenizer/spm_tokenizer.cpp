@@ -1,0 +1,209 @@
+#include "tokenizer/spm_tokenizer.h"
+
+#include <fmt/format.h>
+
+#include <queue>
+
+#include "core/error.h"
+#include "tokenizer/special_split.h"
+#include "tokenizer/utf8.h"
+
+namespace fptq::tok {
+namespace {
+
+constexpr std::string_view kSpace = "\xE2\x96\x81";  // U+2581, SentencePiece's space
+
+// Parses "<0xXX>"; -1 when the text is not of that form.
+int parse_byte_token(std::string_view s) {
+  if (s.size() != 6 || s.substr(0, 3) != "<0x" || s[5] != '>') return -1;
+  int v = 0;
+  for (const char c : s.substr(3, 2)) {
+    v <<= 4;
+    if (c >= '0' && c <= '9') v |= c - '0';
+    else if (c >= 'A' && c <= 'F') v |= c - 'A' + 10;
+    else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
+    else return -1;
+  }
+  return v;
+}
+
+struct Symbol {
+  uint32_t begin;  // byte offset in the fragment
+  uint32_t len;    // 0 once merged into its left neighbour
+  int32_t prev, next;
+};
+
+struct Bigram {
+  float score;
+  int32_t left, right;
+  uint32_t len;  // bytes of left + right when queued; stale if they changed
+};
+// Highest score first; equal scores: leftmost first.
+struct BigramOrder {
+  bool operator()(const Bigram& a, const Bigram& b) const {
+    return a.score < b.score || (a.score == b.score && a.left > b.left);
+  }
+};
+
+}  // namespace
+
+SpmTokenizer::SpmTokenizer(const io::Metadata& md, std::string_view where) {
+  vocab_ = load_vocab(md, where, VocabDefaults{.bos = 1, .eos = 2, .unk = 0, .add_bos = true});
+  add_space_prefix_ = md.get_bool("tokenizer.ggml.add_space_prefix", true, where);
+
+  for (int b = 0; b < 256; ++b) {
+    int32_t id = vocab_.find(fmt::format("<0x{:02X}>", b));
+    if (id < 0) id = vocab_.find(std::string(1, static_cast<char>(b)));
+    byte_token_[b] = id;
+  }
+
+  bytes_.resize(vocab_.text.size());
+  for (int32_t id = 0; id < vocab_.size(); ++id) {
+    const std::string& t = vocab_.text[id];
+    switch (vocab_.type[id]) {
+      case TokenType::kNormal: {
+        std::string s;
+        for (size_t i = 0; i < t.size();) {
+          if (t.compare(i, kSpace.size(), kSpace) == 0) {
+            s += ' ';
+            i += kSpace.size();
+          } else {
+            s += t[i++];
+          }
+        }
+        bytes_[id] = std::move(s);
+        break;
+      }
+      case TokenType::kByte: {
+        const int b = parse_byte_token(t);
+        if (b < 0) fail("{}: byte token {} has text '{}', expected <0xXX>", where, id, t);
+        bytes_[id] = std::string(1, static_cast<char>(b));
+        break;
+      }
+      case TokenType::kUserDefined:
+        bytes_[id] = t;
+        break;
+      default:  // control, unknown, unused, undefined: no text
+        break;
+    }
+  }
+}
+
+void SpmTokenizer::check_id(int32_t id) const {
+  if (id < 0 || id >= vocab_.size())
+    fail("token id {} is outside the vocabulary of {} tokens", id, vocab_.size());
+}
+
+const std::string& SpmTokenizer::token_text(int32_t id) const {
+  check_id(id);
+  return vocab_.text[id];
+}
+
+std::string SpmTokenizer::token_bytes(int32_t id) const {
+  check_id(id);
+  return bytes_[id];
+}
+
+std::string SpmTokenizer::decode(std::span<const int32_t> ids) const {
+  std::string out;
+  bool first = true;
+  for (const int32_t id : ids) {
+    check_id(id);
+    std::string_view piece = bytes_[id];
+    if (piece.empty()) continue;
+    // SentencePiece drops the space it added in front of the first piece.
+    if (first && add_space_prefix_ && piece.front() == ' ') piece.remove_prefix(1);
+    first = false;
+    out += piece;
+  }
+  return out;
+}
+
+std::vector<int32_t> SpmTokenizer::encode(std::string_view text, bool add_bos,
+                                          bool parse_special) const {
+  if (text.size() >= UINT32_MAX / 4) fail("text of {} bytes is too long to tokenize", text.size());
+  std::vector<int32_t> out;
+  out.reserve(text.size() / 3 + 2);
+  if (add_bos) {
+    if (vocab_.bos < 0) fail("cannot add BOS: the tokenizer has no BOS token");
+    out.push_back(vocab_.bos);
+  }
+  bool prev_special = true;
+  std::string escaped;
+  for (const Fragment& f : split_special(text, vocab_, parse_special)) {
+    if (f.token >= 0) {
+      out.push_back(f.token);
+      prev_special = true;
+      continue;
+    }
+    escaped.clear();
+    if (add_space_prefix_ && prev_special) escaped += kSpace;
+    for (const char c : f.text) {
+      if (c == ' ') escaped += kSpace;
+      else escaped += c;
+    }
+    encode_fragment(escaped, &out);
+    prev_special = false;
+  }
+  return out;
+}
+
+void SpmTokenizer::encode_fragment(std::string_view text, std::vector<int32_t>* out) const {
+  std::vector<Symbol> sym;
+  sym.reserve(text.size());
+  for (size_t off = 0; off < text.size();) {
+    // A well-formed character, or a single byte of invalid input.
+    const size_t n = std::max<size_t>(utf8_valid_len(text, off), 1);
+    const int32_t i = static_cast<int32_t>(sym.size());
+    sym.push_back({static_cast<uint32_t>(off), static_cast<uint32_t>(n), i - 1,
+                   off + n == text.size() ? -1 : i + 1});
+    off += n;
+  }
+  if (sym.empty()) return;
+
+  std::vector<Bigram> heap_storage;
+  heap_storage.reserve(sym.size());
+  std::priority_queue<Bigram, std::vector<Bigram>, BigramOrder> queue(BigramOrder{},
+                                                                       std::move(heap_storage));
+  const auto try_add = [&](int32_t l, int32_t r) {
+    if (l < 0 || r < 0) return;
+    const uint32_t len = sym[l].len + sym[r].len;
+    const int32_t id = vocab_.find(text.substr(sym[l].begin, len));
+    if (id < 0) return;
+    queue.push({vocab_.score[id], l, r, len});
+  };
+  for (int32_t i = 1; i < static_cast<int32_t>(sym.size()); ++i) try_add(i - 1, i);
+
+  while (!queue.empty()) {
+    const Bigram b = queue.top();
+    queue.pop();
+    Symbol& l = sym[b.left];
+    Symbol& r = sym[b.right];
+    if (l.len == 0 || r.len == 0 || l.len + r.len != b.len) continue;  // stale
+    l.len += r.len;
+    r.len = 0;
+    l.next = r.next;
+    if (r.next >= 0) sym[r.next].prev = b.left;
+    try_add(l.prev, b.left);
+    try_add(b.left, l.next);
+  }
+
+  for (int32_t i = 0; i >= 0; i = sym[i].next) {
+    const std::string_view piece = text.substr(sym[i].begin, sym[i].len);
+    const int32_t id = vocab_.find(piece);
+    if (id >= 0) {
+      out->push_back(id);
+      continue;
+    }
+    // Byte fallback.
+    for (const char c : piece) {
+      const int32_t bt = byte_token_[static_cast<uint8_t>(c)];
+      if (bt >= 0) out->push_back(bt);
+      else if (vocab_.unk >= 0) out->push_back(vocab_.unk);
+      else fail("byte 0x{:02X} has no token and the vocabulary has no unknown token",
+                static_cast<uint8_t>(c));
+    }
+  }
+}
+
+}  // namespace fptq::tok

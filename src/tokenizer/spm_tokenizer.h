@@ -1,0 +1,58 @@
+// SentencePiece-style BPE with byte fallback (tokenizer.ggml.model = "llama").
+//
+// encode: special tokens are split out first; each text fragment gets a
+// leading space when add_space_prefix is set and it starts the input or
+// follows a special token; spaces become U+2581 ("▁"); the fragment is cut
+// into UTF-8 characters; then adjacent symbols whose concatenation is a token
+// are merged, highest token score first (ties: leftmost first), until no pair
+// is a token. A remaining symbol that is not a token is emitted as its bytes'
+// <0xXX> tokens (the unknown token for a byte the vocabulary lacks). This is
+// what llama.cpp and SentencePiece do for BPE models with byte fallback.
+//
+// Invalid UTF-8: each byte that is not part of a well-formed sequence is a
+// symbol of its own, so it ends up as its <0xXX> token and decode gives the
+// input back. (llama.cpp instead groups bytes by the length a lead byte
+// announces, so a stray lead byte can swallow the next characters; on valid
+// text both agree.)
+#pragma once
+
+#include <array>
+
+#include "tokenizer/tokenizer.h"
+#include "tokenizer/vocab.h"
+
+namespace fptq::tok {
+
+class SpmTokenizer final : public Tokenizer {
+ public:
+  // Throws fptq::Error naming `where` when the keys are missing or inconsistent.
+  SpmTokenizer(const io::Metadata& md, std::string_view where);
+
+  std::vector<int32_t> encode(std::string_view text, bool add_bos,
+                              bool parse_special = false) const override;
+  std::string token_bytes(int32_t id) const override;
+  std::string decode(std::span<const int32_t> ids) const override;
+
+  int32_t n_vocab() const override { return vocab_.size(); }
+  int32_t bos_id() const override { return vocab_.bos; }
+  int32_t eos_id() const override { return vocab_.eos; }
+  bool add_bos_by_default() const override { return vocab_.add_bos; }
+  bool is_end_of_generation(int32_t id) const override { return vocab_.is_eog(id); }
+  std::string_view kind() const override { return "llama (SentencePiece BPE)"; }
+  const std::string& token_text(int32_t id) const override;
+
+  bool add_space_prefix() const { return add_space_prefix_; }
+  const Vocab& vocab() const { return vocab_; }
+
+ private:
+  // Merges one fragment (already space-escaped) and appends its ids.
+  void encode_fragment(std::string_view text, std::vector<int32_t>* out) const;
+  void check_id(int32_t id) const;
+
+  Vocab vocab_;
+  bool add_space_prefix_ = true;
+  std::array<int32_t, 256> byte_token_{};  // <0xXX> token of each byte, or -1
+  std::vector<std::string> bytes_;         // token_bytes() of every id
+};
+
+}  // namespace fptq::tok
