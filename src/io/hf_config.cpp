@@ -56,9 +56,10 @@ HfConfig parse_hf_config(const json& cfg, std::string_view where) {
   for (const auto& a : kArchitectures)
     if (a.hf_name == c.architecture) c.family = std::string(a.family);
   if (c.family.empty())
-    fail("{}: unsupported architecture '{}' (supported: LlamaForCausalLM, MistralForCausalLM, "
-         "Qwen2ForCausalLM)",
-         where, c.architecture);
+    fail(
+        "{}: unsupported architecture '{}' (supported: LlamaForCausalLM, MistralForCausalLM, "
+        "Qwen2ForCausalLM)",
+        where, c.architecture);
 
   c.n_layer = positive(cfg, "num_hidden_layers", where);
   c.n_embd = positive(cfg, "hidden_size", where);
@@ -70,14 +71,15 @@ HfConfig parse_hf_config(const json& cfg, std::string_view where) {
   c.n_ctx = positive(cfg, "max_position_embeddings", where);
   c.n_vocab = positive(cfg, "vocab_size", where);
   c.rms_eps = json_number(cfg, "rms_norm_eps", where);
-  if (!(c.rms_eps > 0 && c.rms_eps < 1)) fail("{}: key 'rms_norm_eps': {} out of range", where, c.rms_eps);
+  if (!(c.rms_eps > 0 && c.rms_eps < 1))
+    fail("{}: key 'rms_norm_eps': {} out of range", where, c.rms_eps);
   c.rope_theta = json_opt_number(cfg, "rope_theta", where).value_or(10000.0);
   if (!(c.rope_theta > 0 && c.rope_theta < 1e30))
     fail("{}: key 'rope_theta': {} out of range", where, c.rope_theta);
 
   if (c.n_head % c.n_head_kv != 0)
-    fail("{}: num_attention_heads {} is not a multiple of num_key_value_heads {}", where,
-         c.n_head, c.n_head_kv);
+    fail("{}: num_attention_heads {} is not a multiple of num_key_value_heads {}", where, c.n_head,
+         c.n_head_kv);
   if (auto hd = json_opt_int(cfg, "head_dim", where)) {
     c.head_dim = *hd;
   } else {
@@ -92,8 +94,10 @@ HfConfig parse_hf_config(const json& cfg, std::string_view where) {
   if (auto it = cfg.find("rope_scaling"); it != cfg.end() && !it->is_null()) {
     std::string type = "?";
     if (it->is_object()) {
-      if (auto t = it->find("rope_type"); t != it->end() && t->is_string()) type = t->get<std::string>();
-      else if (auto t2 = it->find("type"); t2 != it->end() && t2->is_string()) type = t2->get<std::string>();
+      if (auto t = it->find("rope_type"); t != it->end() && t->is_string())
+        type = t->get<std::string>();
+      else if (auto t2 = it->find("type"); t2 != it->end() && t2->is_string())
+        type = t2->get<std::string>();
     }
     fail("{}: rope_scaling '{}' is not supported (only null)", where, type);
   }

@@ -1,11 +1,10 @@
 #include "io/hf_model.h"
 
-#include <nlohmann/json.hpp>
-
 #include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "core/error.h"
@@ -183,7 +182,8 @@ std::shared_ptr<const ModelFile> read_hf_model(const std::string& dir_str) {
   mf->storage.push_back(std::make_shared<SafetensorsCheckpoint>(std::move(ck)));
   for (const Expected& e : expected) {
     auto it = by_gguf.find(e.name);
-    if (it == by_gguf.end()) fail("{}: tensor for '{}' is missing from the checkpoint", dir_str, e.name);
+    if (it == by_gguf.end())
+      fail("{}: tensor for '{}' is missing from the checkpoint", dir_str, e.name);
     const SafetensorsTensor& st = *it->second;
     const std::string& file = file_of[e.name];
     if (st.shape != e.shape)

@@ -24,7 +24,7 @@ constexpr std::string_view kQwen2Regex =
 
 std::string type_of(const json& j) {
   return j.is_object() && j.contains("type") && j["type"].is_string() ? j["type"].get<std::string>()
-                                                                        : std::string();
+                                                                      : std::string();
 }
 
 bool flag(const json& j, const char* key, bool dflt) {
@@ -107,12 +107,14 @@ void add_metadata(const HfTokenizerInputs& in, std::string_view where, Metadata&
   if (mit == tok.end() || !mit->is_object()) fail("{}: missing or invalid 'model'", where);
   const json& model = *mit;
   const std::string mtype = type_of(model);
-  if (mtype != "BPE") fail("{}: tokenizer model type '{}' is not supported (only BPE)", where, mtype);
+  if (mtype != "BPE")
+    fail("{}: tokenizer model type '{}' is not supported (only BPE)", where, mtype);
   const bool spm = flag(model, "byte_fallback", false);
   if (!spm && !has_byte_level(tok))
-    fail("{}: BPE tokenizer with neither byte_fallback nor a ByteLevel pre-tokenizer is not "
-         "supported",
-         where);
+    fail(
+        "{}: BPE tokenizer with neither byte_fallback nor a ByteLevel pre-tokenizer is not "
+        "supported",
+        where);
 
   // --- tokens by id -----------------------------------------------------
   auto vit = model.find("vocab");
@@ -134,7 +136,8 @@ void add_metadata(const HfTokenizerInputs& in, std::string_view where, Metadata&
     if (!ait->is_array()) fail("{}: 'added_tokens' is not a list", where);
     for (const json& a : *ait) {
       auto content = token_content(a);
-      if (!content || !a.contains("id")) fail("{}: added token without 'id'/'content': {}", where, a.dump());
+      if (!content || !a.contains("id"))
+        fail("{}: added token without 'id'/'content': {}", where, a.dump());
       added.push_back({id_of_json(a["id"], *content), *content, flag(a, "special", false)});
       entries.emplace_back(added.back().id, *content);
     }
@@ -222,8 +225,8 @@ void add_metadata(const HfTokenizerInputs& in, std::string_view where, Metadata&
   }
 
   // --- special ids ----------------------------------------------------
-  const json* tcfg = in.tokenizer_config && in.tokenizer_config->is_object() ? in.tokenizer_config
-                                                                             : nullptr;
+  const json* tcfg =
+      in.tokenizer_config && in.tokenizer_config->is_object() ? in.tokenizer_config : nullptr;
   auto special_from_config = [&](const char* key) -> std::optional<int32_t> {
     if (!tcfg) return std::nullopt;
     auto it = tcfg->find(key);

@@ -7,10 +7,9 @@
 // pre-tokenizer: "gpt2", "smollm", "llama-bpe", "qwen2").
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string_view>
 
@@ -20,7 +19,12 @@ namespace fptq::io {
 
 // GGUF token types (llama.cpp's values).
 enum class TokenType : int32_t {
-  NORMAL = 1, UNKNOWN = 2, CONTROL = 3, USER_DEFINED = 4, UNUSED = 5, BYTE = 6,
+  NORMAL = 1,
+  UNKNOWN = 2,
+  CONTROL = 3,
+  USER_DEFINED = 4,
+  UNUSED = 5,
+  BYTE = 6,
 };
 
 struct HfTokenizerInputs {

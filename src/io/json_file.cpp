@@ -14,7 +14,8 @@ json read_json_file(const fs::path& path, uint64_t max_bytes) {
   std::error_code ec;
   const auto size = fs::file_size(path, ec);
   if (ec) fail("{}: cannot read: {}", path.string(), ec.message());
-  if (size > max_bytes) fail("{}: {} bytes, larger than the {} byte limit", path.string(), size, max_bytes);
+  if (size > max_bytes)
+    fail("{}: {} bytes, larger than the {} byte limit", path.string(), size, max_bytes);
   std::ifstream in(path, std::ios::binary);
   if (!in) fail("{}: cannot open", path.string());
   std::ostringstream ss;

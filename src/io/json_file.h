@@ -2,10 +2,9 @@
 // and typed access to their fields with one-line fptq::Error messages.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,8 +13,8 @@ namespace fptq::io {
 
 // Parses the JSON file at `path`. Throws fptq::Error naming the file when it
 // cannot be read, is larger than `max_bytes`, or is not valid JSON.
-nlohmann::json read_json_file(const std::filesystem::path& path,
-                              uint64_t max_bytes = uint64_t(1) << 30);
+nlohmann::json read_json_file(const std::filesystem::path& path, uint64_t max_bytes = uint64_t(1)
+                                                                                      << 30);
 
 // Field accessors for a JSON object `obj` read from `where`. The required
 // versions throw fptq::Error("<where>: missing key 'k'") when absent (or null);

@@ -1,9 +1,8 @@
 #include "io/safetensors.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "core/checked_math.h"
@@ -53,13 +52,15 @@ SafetensorsTensor parse_entry(const std::string& name, const json& e, uint64_t d
   t.name = name;
 
   auto dt = e.find("dtype");
-  if (dt == e.end() || !dt->is_string()) fail("{}: tensor '{}': missing or invalid 'dtype'", where, name);
+  if (dt == e.end() || !dt->is_string())
+    fail("{}: tensor '{}': missing or invalid 'dtype'", where, name);
   t.dtype = dt->get<std::string>();
   const uint64_t esize = safetensors_dtype_size(t.dtype);
   if (esize == 0) fail("{}: tensor '{}': unknown dtype '{}'", where, name, t.dtype);
 
   auto sh = e.find("shape");
-  if (sh == e.end() || !sh->is_array()) fail("{}: tensor '{}': missing or invalid 'shape'", where, name);
+  if (sh == e.end() || !sh->is_array())
+    fail("{}: tensor '{}': missing or invalid 'shape'", where, name);
   if (sh->size() > 8) fail("{}: tensor '{}': {} dimensions (at most 8)", where, name, sh->size());
   uint64_t elems = 1;
   for (const json& d : *sh) {
@@ -108,7 +109,8 @@ SafetensorsFile parse_safetensors(const uint8_t* bytes, uint64_t size, std::stri
     header = json::parse(bytes + 8, bytes + 8 + n, [&](int depth, json::parse_event_t ev, json& k) {
       if (depth == 1 && ev == json::parse_event_t::key) {
         const std::string& key = k.get_ref<const std::string&>();
-        if (!seen.insert(key).second) fail("{}: tensor '{}' appears twice in the header", where, key);
+        if (!seen.insert(key).second)
+          fail("{}: tensor '{}' appears twice in the header", where, key);
       }
       return true;
     });
@@ -159,8 +161,9 @@ SafetensorsFile read_safetensors(const std::string& path) {
 }
 
 const SafetensorsTensor* SafetensorsCheckpoint::find(std::string_view name) const {
-  auto it = std::lower_bound(tensors.begin(), tensors.end(), name,
-                             [](const SafetensorsTensor* t, std::string_view n) { return t->name < n; });
+  auto it =
+      std::lower_bound(tensors.begin(), tensors.end(), name,
+                       [](const SafetensorsTensor* t, std::string_view n) { return t->name < n; });
   return it != tensors.end() && (*it)->name == name ? *it : nullptr;
 }
 
@@ -202,8 +205,9 @@ SafetensorsCheckpoint read_safetensors_checkpoint(const fs::path& dir) {
       const fs::path p = dir / shard;
       if (!fs::is_regular_file(p))
         fail("{}: shard '{}' (tensor '{}', ...) does not exist", index_path.string(), shard,
-             std::find_if(index.begin(), index.end(), [&](auto& kv) { return kv.second == shard; })
-                 ->first);
+             std::find_if(index.begin(), index.end(), [&](auto& kv) {
+               return kv.second == shard;
+             })->first);
       ck.files.push_back(read_safetensors(p.string()));
     }
   } else if (fs::is_regular_file(dir / "model.safetensors")) {

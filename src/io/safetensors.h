@@ -31,17 +31,17 @@ uint64_t safetensors_dtype_size(std::string_view dtype);
 
 struct SafetensorsTensor {
   std::string name;
-  std::string dtype;             // as written in the header, e.g. "BF16"
-  std::vector<int64_t> shape;    // outermost first (row-major), as in the header
-  const uint8_t* data = nullptr; // into the mapping
+  std::string dtype;              // as written in the header, e.g. "BF16"
+  std::vector<int64_t> shape;     // outermost first (row-major), as in the header
+  const uint8_t* data = nullptr;  // into the mapping
   uint64_t nbytes = 0;
-  uint64_t offset = 0;           // begin offset relative to the data start
+  uint64_t offset = 0;  // begin offset relative to the data start
 };
 
 struct SafetensorsFile {
   std::string path;
-  std::shared_ptr<const MappedFile> mapping;  // keeps `data` pointers valid
-  std::vector<SafetensorsTensor> tensors;     // in offset order
+  std::shared_ptr<const MappedFile> mapping;    // keeps `data` pointers valid
+  std::vector<SafetensorsTensor> tensors;       // in offset order
   std::map<std::string, std::string> metadata;  // "__metadata__"
 
   const SafetensorsTensor* find(std::string_view name) const;

@@ -25,7 +25,8 @@ void expect_error(const json& cfg, std::initializer_list<std::string> parts) {
   } catch (const Error& e) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find("dir/config.json"), std::string::npos) << msg;
-    for (const std::string& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << p << " in: " << msg;
+    for (const std::string& p : parts)
+      EXPECT_NE(msg.find(p), std::string::npos) << p << " in: " << msg;
   }
 }
 
@@ -121,9 +122,9 @@ TEST(HfConfig, RejectsUnsupportedArchitecture) {
 }
 
 TEST(HfConfig, RejectsMissingKeys) {
-  for (const char* key : {"hidden_size", "intermediate_size", "num_hidden_layers",
-                          "num_attention_heads", "max_position_embeddings", "vocab_size",
-                          "rms_norm_eps"}) {
+  for (const char* key :
+       {"hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
+        "max_position_embeddings", "vocab_size", "rms_norm_eps"}) {
     json cfg = smollm2_like();
     cfg.erase(key);
     expect_error(cfg, {std::string("missing key '") + key + "'"});

@@ -7,14 +7,13 @@
 #include "io/hf_model.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <numeric>
-
-#include <sys/wait.h>
 
 #include "core/error.h"
 #include "core/half.h"
@@ -53,10 +52,10 @@ bool make_hf(const fs::path& out, const std::string& args, std::string* why) {
   return false;
 }
 
-#define MAKE_HF_OR_SKIP(out, args)               \
-  do {                                           \
-    FPTQ_REQUIRE_FILE(stories());                \
-    std::string why_;                            \
+#define MAKE_HF_OR_SKIP(out, args)                        \
+  do {                                                    \
+    FPTQ_REQUIRE_FILE(stories());                         \
+    std::string why_;                                     \
     if (!make_hf(out, args, &why_)) GTEST_SKIP() << why_; \
   } while (0)
 
@@ -118,8 +117,8 @@ void expect_metadata_match(const ModelFile& ref, const ModelFile& hf) {
         "llama.embedding_length", "llama.feed_forward_length", "llama.attention.head_count",
         "llama.attention.head_count_kv", "llama.attention.layer_norm_rms_epsilon",
         "llama.rope.dimension_count", "tokenizer.ggml.model", "tokenizer.ggml.tokens",
-        "tokenizer.ggml.token_type", "tokenizer.ggml.bos_token_id",
-        "tokenizer.ggml.eos_token_id", "tokenizer.ggml.unknown_token_id"})
+        "tokenizer.ggml.token_type", "tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id",
+        "tokenizer.ggml.unknown_token_id"})
     expect_same_value(ref.metadata, hf.metadata, key);
   const std::string where = hf.path;
   EXPECT_EQ(hf.metadata.get_float("llama.rope.freq_base", where), 10000.0);  // the default
@@ -138,8 +137,10 @@ void expect_metadata_match(const ModelFile& ref, const ModelFile& hf) {
   ASSERT_EQ(hs->floats.size(), rs->floats.size());
   std::vector<size_t> normal;
   for (size_t i = 0; i < rs->floats.size(); ++i) {
-    if (types->ints[i] == 1) normal.push_back(i);
-    else EXPECT_EQ(hs->floats[i], rs->floats[i]) << "score of token " << i;
+    if (types->ints[i] == 1)
+      normal.push_back(i);
+    else
+      EXPECT_EQ(hs->floats[i], rs->floats[i]) << "score of token " << i;
   }
   ASSERT_GT(normal.size(), 200u);
   for (size_t a = 0; a + 1 < normal.size(); ++a) {
@@ -213,7 +214,8 @@ void expect_error(const fs::path& dir, std::initializer_list<std::string> parts)
     FAIL() << "no error for " << dir;
   } catch (const Error& e) {
     const std::string msg = e.what();
-    for (const std::string& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << p << " in: " << msg;
+    for (const std::string& p : parts)
+      EXPECT_NE(msg.find(p), std::string::npos) << p << " in: " << msg;
     EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
   }
 }
@@ -285,7 +287,8 @@ TEST(HfModelErrors, TensorOfLayerBeyondConfig) {
 TEST(HfModelErrors, UnsupportedDtype) {
   testing::TempDir tmp;
   MAKE_HF_OR_SKIP(tmp / "hf", "--int-tensor model.norm.weight");
-  expect_error(tmp / "hf", {"model.safetensors", "model.norm.weight", "dtype I32 is not supported"});
+  expect_error(tmp / "hf",
+               {"model.safetensors", "model.norm.weight", "dtype I32 is not supported"});
 }
 
 TEST(HfModelErrors, NoConfig) {
@@ -300,11 +303,15 @@ TEST(HfModelNames, MapsEveryHfNameToGguf) {
   EXPECT_EQ(hf_to_gguf_tensor_name("model.embed_tokens.weight"), "token_embd.weight");
   EXPECT_EQ(hf_to_gguf_tensor_name("model.norm.weight"), "output_norm.weight");
   EXPECT_EQ(hf_to_gguf_tensor_name("lm_head.weight"), "output.weight");
-  EXPECT_EQ(hf_to_gguf_tensor_name("model.layers.0.input_layernorm.weight"), "blk.0.attn_norm.weight");
-  EXPECT_EQ(hf_to_gguf_tensor_name("model.layers.12.self_attn.q_proj.weight"), "blk.12.attn_q.weight");
+  EXPECT_EQ(hf_to_gguf_tensor_name("model.layers.0.input_layernorm.weight"),
+            "blk.0.attn_norm.weight");
+  EXPECT_EQ(hf_to_gguf_tensor_name("model.layers.12.self_attn.q_proj.weight"),
+            "blk.12.attn_q.weight");
   EXPECT_EQ(hf_to_gguf_tensor_name("model.layers.3.self_attn.k_proj.bias"), "blk.3.attn_k.bias");
-  EXPECT_EQ(hf_to_gguf_tensor_name("model.layers.3.self_attn.o_proj.weight"), "blk.3.attn_output.weight");
-  EXPECT_EQ(hf_to_gguf_tensor_name("model.layers.3.post_attention_layernorm.weight"), "blk.3.ffn_norm.weight");
+  EXPECT_EQ(hf_to_gguf_tensor_name("model.layers.3.self_attn.o_proj.weight"),
+            "blk.3.attn_output.weight");
+  EXPECT_EQ(hf_to_gguf_tensor_name("model.layers.3.post_attention_layernorm.weight"),
+            "blk.3.ffn_norm.weight");
   EXPECT_EQ(hf_to_gguf_tensor_name("model.layers.3.mlp.gate_proj.weight"), "blk.3.ffn_gate.weight");
   EXPECT_EQ(hf_to_gguf_tensor_name("model.layers.3.mlp.up_proj.weight"), "blk.3.ffn_up.weight");
   EXPECT_EQ(hf_to_gguf_tensor_name("model.layers.3.mlp.down_proj.weight"), "blk.3.ffn_down.weight");

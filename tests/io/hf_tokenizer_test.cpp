@@ -16,20 +16,24 @@ const std::string kQwen2 =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 
 json byte_level(bool use_regex) {
-  return {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true},
+  return {{"type", "ByteLevel"},
+          {"add_prefix_space", false},
+          {"trim_offsets", true},
           {"use_regex", use_regex}};
 }
 json split(const std::string& re) {
-  return {{"type", "Split"}, {"pattern", {{"Regex", re}}}, {"behavior", "Isolated"}, {"invert", false}};
+  return {
+      {"type", "Split"}, {"pattern", {{"Regex", re}}}, {"behavior", "Isolated"}, {"invert", false}};
 }
 json sequence(std::vector<json> steps) { return {{"type", "Sequence"}, {"pretokenizers", steps}}; }
 
 // A small byte-level BPE vocabulary: 7 tokens, 3 merges, 2 added tokens.
 json gpt2_tokenizer() {
   json t;
-  t["model"] = {{"type", "BPE"},
-                {"vocab", {{"a", 0}, {"b", 1}, {"c", 2}, {"Ġ", 3}, {"ab", 4}, {"abc", 5}, {"Ġa", 6}}},
-                {"merges", {"a b", "ab c", "Ġ a"}}};
+  t["model"] = {
+      {"type", "BPE"},
+      {"vocab", {{"a", 0}, {"b", 1}, {"c", 2}, {"Ġ", 3}, {"ab", 4}, {"abc", 5}, {"Ġa", 6}}},
+      {"merges", {"a b", "ab c", "Ġ a"}}};
   t["added_tokens"] = {{{"id", 7}, {"content", "<|endoftext|>"}, {"special", true}},
                        {{"id", 8}, {"content", "<think>"}, {"special", false}}};
   t["pre_tokenizer"] = byte_level(true);
@@ -57,14 +61,17 @@ void expect_error(const json& tok, std::initializer_list<std::string> parts,
   } catch (const Error& e) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find("dir/tokenizer.json"), std::string::npos) << msg;
-    for (const std::string& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << p << " in: " << msg;
+    for (const std::string& p : parts)
+      EXPECT_NE(msg.find(p), std::string::npos) << p << " in: " << msg;
     EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
   }
 }
 
 TEST(HfTokenizer, ByteLevelBpe) {
-  const json tcfg = {{"bos_token", nullptr}, {"eos_token", {{"content", "<|endoftext|>"}}},
-                     {"add_bos_token", false}, {"chat_template", "{{ messages }}"}};
+  const json tcfg = {{"bos_token", nullptr},
+                     {"eos_token", {{"content", "<|endoftext|>"}}},
+                     {"add_bos_token", false},
+                     {"chat_template", "{{ messages }}"}};
   const Metadata md = convert(gpt2_tokenizer(), &tcfg, /*n_vocab=*/12, /*bos=*/7);
   EXPECT_EQ(md.get_string("tokenizer.ggml.model", "t"), "gpt2");
   EXPECT_EQ(md.get_string("tokenizer.ggml.pre", "t"), "gpt2");
@@ -85,8 +92,8 @@ TEST(HfTokenizer, ByteLevelBpe) {
 
 TEST(HfTokenizer, MergesAsLists) {
   json tok = gpt2_tokenizer();
-  tok["model"]["merges"] = json::array(
-      {json::array({"a", "b"}), json::array({"ab", "c"}), json::array({"Ġ", "a"})});
+  tok["model"]["merges"] =
+      json::array({json::array({"a", "b"}), json::array({"ab", "c"}), json::array({"Ġ", "a"})});
   EXPECT_EQ(convert(tok).find("tokenizer.ggml.merges")->strings,
             (std::vector<std::string>{"a b", "ab c", "Ġ a"}));
 }
@@ -165,11 +172,14 @@ TEST(HfTokenizer, RejectsUnsupportedModels) {
 // SentencePiece-style BPE with byte fallback (Llama 2, Mistral, TinyLlama).
 json spm_tokenizer() {
   json t;
-  json vocab = {{"<unk>", 0}, {"<s>", 1}, {"</s>", 2}, {"<0x0A>", 3}, {"<0xFF>", 4},
-                {"▁", 5},     {"t", 6},   {"h", 7},    {"e", 8},      {"▁t", 9},
+  json vocab = {{"<unk>", 0}, {"<s>", 1},   {"</s>", 2}, {"<0x0A>", 3}, {"<0xFF>", 4},
+                {"▁", 5},     {"t", 6},     {"h", 7},    {"e", 8},      {"▁t", 9},
                 {"he", 10},   {"▁the", 11}, {"x", 12}};
-  t["model"] = {{"type", "BPE"}, {"byte_fallback", true}, {"unk_token", "<unk>"},
-                {"vocab", vocab}, {"merges", {"▁ t", "h e", "▁t he"}}};
+  t["model"] = {{"type", "BPE"},
+                {"byte_fallback", true},
+                {"unk_token", "<unk>"},
+                {"vocab", vocab},
+                {"merges", {"▁ t", "h e", "▁t he"}}};
   t["added_tokens"] = {{{"id", 0}, {"content", "<unk>"}, {"special", true}},
                        {{"id", 1}, {"content", "<s>"}, {"special", true}},
                        {{"id", 2}, {"content", "</s>"}, {"special", true}}};

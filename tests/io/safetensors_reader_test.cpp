@@ -1,7 +1,5 @@
 // safetensors reader: a valid file, then one test per malformed class, each
 // asserting an fptq::Error that names the file and the offending tensor.
-#include "io/safetensors.h"
-
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -9,6 +7,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "io/safetensors.h"
 #include "testing/testing.h"
 
 namespace fptq::io {
@@ -38,7 +37,8 @@ void expect_error(const std::string& path, std::initializer_list<std::string> pa
   } catch (const Error& e) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find(path), std::string::npos) << msg;
-    for (const std::string& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << p << " in: " << msg;
+    for (const std::string& p : parts)
+      EXPECT_NE(msg.find(p), std::string::npos) << p << " in: " << msg;
     EXPECT_EQ(msg.find('\n'), std::string::npos) << "one line: " << msg;
   }
 }
@@ -52,19 +52,19 @@ std::string floats(std::initializer_list<float> v) {
 class SafetensorsTest : public ::testing::Test {
  protected:
   testing::TempDir dir_;
-  std::string file(const std::string& header, const std::string& data, const char* name = "m.safetensors") {
+  std::string file(const std::string& header, const std::string& data,
+                   const char* name = "m.safetensors") {
     return write_file(dir_ / name, st_bytes(header, data));
   }
 };
 
 TEST_F(SafetensorsTest, ReadsValidFile) {
   const std::string data = floats({1, 2, 3, 4, 5, 6}) + std::string("\x00\x3c\x00\xc0", 4);
-  const std::string p = file(
-      R"({"b":{"dtype":"F16","shape":[2],"data_offsets":[24,28]},)"
-      R"("a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},)"
-      R"("z":{"dtype":"BF16","shape":[0,5],"data_offsets":[28,28]},)"
-      R"("__metadata__":{"format":"pt"}})",
-      data);
+  const std::string p = file(R"({"b":{"dtype":"F16","shape":[2],"data_offsets":[24,28]},)"
+                             R"("a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},)"
+                             R"("z":{"dtype":"BF16","shape":[0,5],"data_offsets":[28,28]},)"
+                             R"("__metadata__":{"format":"pt"}})",
+                             data);
   const SafetensorsFile f = read_safetensors(p);
   ASSERT_EQ(f.tensors.size(), 3u);
   const SafetensorsTensor* a = f.find("a");
@@ -92,7 +92,8 @@ TEST_F(SafetensorsTest, RejectsFileShorterThanLengthField) {
 }
 
 TEST_F(SafetensorsTest, RejectsHeaderLargerThanFile) {
-  std::string bytes = st_bytes(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", floats({1}));
+  std::string bytes =
+      st_bytes(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", floats({1}));
   bytes[0] = char(0xff);  // header length 255 + ... > file
   expect_error(write_file(dir_ / "big.safetensors", bytes), {"header length", "beyond file size"});
 }
@@ -121,7 +122,8 @@ TEST_F(SafetensorsTest, RejectsDuplicateTensorNames) {
 
 TEST_F(SafetensorsTest, RejectsMissingFields) {
   expect_error(file(R"({"w":{"shape":[1],"data_offsets":[0,4]}})", floats({1})), {"'w'", "dtype"});
-  expect_error(file(R"({"w":{"dtype":"F32","data_offsets":[0,4]}})", floats({1})), {"'w'", "shape"});
+  expect_error(file(R"({"w":{"dtype":"F32","data_offsets":[0,4]}})", floats({1})),
+               {"'w'", "shape"});
   expect_error(file(R"({"w":{"dtype":"F32","shape":[1]}})", floats({1})), {"'w'", "data_offsets"});
   expect_error(file(R"({"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", floats({1})),
                {"'w'", "non-negative"});
@@ -137,8 +139,9 @@ TEST_F(SafetensorsTest, RejectsUnknownDtype) {
 }
 
 TEST_F(SafetensorsTest, RejectsShapeTimesDtypeNotMatchingBytes) {
-  expect_error(file(R"({"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,12]}})", floats({1, 2, 3})),
-               {"'w'", "16 bytes", "hold 12"});
+  expect_error(
+      file(R"({"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,12]}})", floats({1, 2, 3})),
+      {"'w'", "16 bytes", "hold 12"});
   expect_error(file(R"({"w":{"dtype":"BF16","shape":[3],"data_offsets":[0,4]}})", floats({1})),
                {"'w'", "6 bytes", "hold 4"});
 }
@@ -198,7 +201,8 @@ void expect_checkpoint_error(const std::filesystem::path& dir, const std::string
   } catch (const Error& e) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find(file), std::string::npos) << msg;
-    for (const std::string& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << p << " in: " << msg;
+    for (const std::string& p : parts)
+      EXPECT_NE(msg.find(p), std::string::npos) << p << " in: " << msg;
   }
 }
 
