@@ -195,13 +195,17 @@ void SpmTokenizer::encode_fragment(std::string_view text, std::vector<int32_t>* 
       out->push_back(id);
       continue;
     }
-    // Byte fallback.
-    for (const char c : piece) {
-      const int32_t bt = byte_token_[static_cast<uint8_t>(c)];
-      if (bt >= 0) out->push_back(bt);
-      else if (vocab_.unk >= 0) out->push_back(vocab_.unk);
-      else fail("byte 0x{:02X} has no token and the vocabulary has no unknown token",
-                static_cast<uint8_t>(c));
+    // Byte fallback. Merged symbols are always tokens, so `piece` is a single
+    // character (or invalid byte); without byte tokens for all of its bytes
+    // it is one unknown token, as in SentencePiece.
+    bool all_bytes = true;
+    for (const char c : piece) all_bytes = all_bytes && byte_token_[static_cast<uint8_t>(c)] >= 0;
+    if (all_bytes) {
+      for (const char c : piece) out->push_back(byte_token_[static_cast<uint8_t>(c)]);
+    } else if (vocab_.unk >= 0) {
+      out->push_back(vocab_.unk);
+    } else {
+      fail("'{}' has no token, no byte tokens and the vocabulary has no unknown token", piece);
     }
   }
 }

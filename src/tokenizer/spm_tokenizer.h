@@ -6,7 +6,8 @@
 // into UTF-8 characters; then adjacent symbols whose concatenation is a token
 // are merged, highest token score first (ties: leftmost first), until no pair
 // is a token. A remaining symbol that is not a token is emitted as its bytes'
-// <0xXX> tokens (the unknown token for a byte the vocabulary lacks). This is
+// <0xXX> tokens (one unknown token when the vocabulary lacks one of them;
+// fptq::Error when it has no unknown token either). This is
 // what llama.cpp and SentencePiece do for BPE models with byte fallback.
 //
 // Invalid UTF-8: each byte that is not part of a well-formed sequence is a
