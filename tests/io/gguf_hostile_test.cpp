@@ -359,12 +359,11 @@ TEST_F(GgufHostile, RandomCorruptionNeverCrashes) {
     try {
       auto m = read_gguf(p);
       // Anything accepted lies inside the file: touching every byte must not fault.
-      unsigned sum = 0;
+      volatile unsigned sum = 0;  // volatile: the reads may not be optimized away
       for (const TensorInfo& t : m->tensors) {
         ASSERT_LE(t.offset + t.nbytes, b.size()) << t.name;
         for (uint64_t i = 0; i < t.nbytes; ++i) sum += t.data[i];
       }
-      EXPECT_GE(sum, 0u);
     } catch (const Error&) {
       ++rejected;
     }
