@@ -362,7 +362,7 @@ TEST_F(GgufHostile, RandomCorruptionNeverCrashes) {
       volatile unsigned sum = 0;  // volatile: the reads may not be optimized away
       for (const TensorInfo& t : m->tensors) {
         ASSERT_LE(t.offset + t.nbytes, b.size()) << t.name;
-        for (uint64_t i = 0; i < t.nbytes; ++i) sum += t.data[i];
+        for (uint64_t i = 0; i < t.nbytes; ++i) sum = sum + t.data[i];
       }
     } catch (const Error&) {
       ++rejected;
