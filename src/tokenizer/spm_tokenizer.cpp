@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <queue>
+#include <unordered_map>
 
 #include "core/error.h"
 #include "tokenizer/special_split.h"
@@ -50,6 +51,16 @@ struct BigramOrder {
 SpmTokenizer::SpmTokenizer(const io::Metadata& md, std::string_view where) {
   vocab_ = load_vocab(md, where, VocabDefaults{.bos = 1, .eos = 2, .unk = 0, .add_bos = true});
   add_space_prefix_ = md.get_bool("tokenizer.ggml.add_space_prefix", true, where);
+
+  // Chunking is exact when no token has a "▁" right after a character that
+  // is not "▁" (SentencePiece splits on whitespace, so this is the norm).
+  split_before_space_ = true;
+  for (const std::string& t : vocab_.text) {
+    for (size_t p = t.find(kSpace, 1); p != std::string::npos; p = t.find(kSpace, p + 1)) {
+      if (p < kSpace.size() || t.compare(p - kSpace.size(), kSpace.size(), kSpace) != 0)
+        split_before_space_ = false;
+    }
+  }
 
   for (int b = 0; b < 256; ++b) {
     int32_t id = vocab_.find(fmt::format("<0x{:02X}>", b));
@@ -148,7 +159,7 @@ std::vector<int32_t> SpmTokenizer::encode(std::string_view text, bool add_bos,
   return out;
 }
 
-void SpmTokenizer::encode_fragment(std::string_view text, std::vector<int32_t>* out) const {
+void SpmTokenizer::merge_chunk(std::string_view text, std::vector<int32_t>* out) const {
   std::vector<Symbol> sym;
   sym.reserve(text.size());
   for (size_t off = 0; off < text.size();) {
@@ -208,6 +219,38 @@ void SpmTokenizer::encode_fragment(std::string_view text, std::vector<int32_t>* 
       fail("'{}' has no token, no byte tokens and the vocabulary has no unknown token", piece);
     }
   }
+}
+
+void SpmTokenizer::encode_fragment(std::string_view text, std::vector<int32_t>* out) const {
+  if (!split_before_space_) {
+    merge_chunk(text, out);
+    return;
+  }
+  // No token joins a character to a following "▁" (unless that character is
+  // "▁" too), so no merge crosses such a point: merging the chunks between
+  // them one by one gives the same ids as merging the whole fragment, and
+  // repeated chunks (words) are merged once.
+  std::unordered_map<std::string_view, std::pair<uint32_t, uint32_t>> cache;
+  std::vector<int32_t> chunk_ids;
+  const auto emit = [&](std::string_view chunk) {
+    auto it = cache.find(chunk);
+    if (it == cache.end()) {
+      const size_t start = chunk_ids.size();
+      merge_chunk(chunk, &chunk_ids);
+      it = cache.emplace(chunk, std::make_pair(static_cast<uint32_t>(start),
+                                                static_cast<uint32_t>(chunk_ids.size() - start)))
+               .first;
+    }
+    out->insert(out->end(), chunk_ids.begin() + it->second.first,
+                chunk_ids.begin() + it->second.first + it->second.second);
+  };
+  size_t begin = 0;
+  for (size_t p = text.find(kSpace, 1); p != std::string_view::npos; p = text.find(kSpace, p + 1)) {
+    if (p >= kSpace.size() && text.substr(p - kSpace.size(), kSpace.size()) == kSpace) continue;
+    emit(text.substr(begin, p - begin));
+    begin = p;
+  }
+  emit(text.substr(begin));
 }
 
 }  // namespace fptq::tok

@@ -48,10 +48,13 @@ class SpmTokenizer final : public Tokenizer {
  private:
   // Merges one fragment (already space-escaped) and appends its ids.
   void encode_fragment(std::string_view text, std::vector<int32_t>* out) const;
+  // The merge loop over one piece of a fragment.
+  void merge_chunk(std::string_view text, std::vector<int32_t>* out) const;
   void check_id(int32_t id) const;
 
   Vocab vocab_;
   bool add_space_prefix_ = true;
+  bool split_before_space_ = false;        // fragments may be merged word by word
   std::array<int32_t, 256> byte_token_{};  // <0xXX> token of each byte, or -1
   std::vector<std::string> bytes_;         // token_bytes() of every id
 };

@@ -39,8 +39,9 @@ inline std::string read_file(const std::filesystem::path& p) {
   return s.str();
 }
 
+// FPTQ_TOKENIZER_GOLDEN_DIR is set by tests/tokenizer/CMakeLists.txt.
 inline std::filesystem::path golden_path(const std::string& name) {
-  return fptq::testing::source_dir() / "tests" / "tokenizer" / "golden" / name;
+  return std::filesystem::path(FPTQ_TOKENIZER_GOLDEN_DIR) / name;
 }
 
 inline std::string from_hex(const std::string& hex) {
