@@ -52,6 +52,19 @@ TEST(ActQuant, DynamicPerTokenScalesAndZeroRow) {
   EXPECT_THROW(quantize_dynamic(x, 4, q, std::span<float>(sc).first(2)), Error);
 }
 
+TEST(ActQuant, EdgeSizes) {
+  // No tokens; one channel; a single value per row maps to ±127 exactly.
+  std::vector<int8_t> q;
+  std::vector<float> sc;
+  quantize_dynamic(std::vector<float>{}, 8, q, sc);
+  const std::vector<float> x = {-3.0f, 0.25f, 0.0f};  // [3][1]
+  q.resize(3);
+  sc.resize(3);
+  quantize_dynamic(x, 1, q, sc);
+  EXPECT_EQ(q, (std::vector<int8_t>{-127, 127, 0}));
+  EXPECT_EQ(sc[2], kActScaleFloor);
+}
+
 TEST(ActQuant, ErrorWithinHalfStepAndNotZero) {
   // Fake-quant error of an in-range value is at most Δ/2 (+1 rounding of q·Δ);
   // for uniform data the MSE is Δ²/12 — assert it within ±10% (200k samples

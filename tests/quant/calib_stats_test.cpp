@@ -79,6 +79,20 @@ TEST(CalibStats, NonFiniteValuesAreCountedNotMixedIn) {
   EXPECT_EQ(total, 4u);
 }
 
+TEST(CalibStats, EmptyAndSingleChannel) {
+  ChannelStats s(1);
+  s.observe(std::vector<float>{});
+  EXPECT_EQ(s.tokens(), 0);
+  EXPECT_EQ(s.bound(), 0.0f);
+  s.observe(std::vector<float>{-7.0f, 2.0f});
+  EXPECT_EQ(s.tokens(), 2);
+  EXPECT_EQ(s.bound(), 7.0f);
+  ChannelStats none(0);
+  none.observe(std::vector<float>{});
+  EXPECT_THROW(none.observe(std::vector<float>{1.0f}), Error);
+  EXPECT_TRUE(none.top_channels(3).empty());
+}
+
 TEST(CalibStats, RejectsRaggedRows) {
   ChannelStats s(4);
   const std::vector<float> x(6, 1.0f);

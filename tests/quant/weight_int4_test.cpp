@@ -125,6 +125,26 @@ TEST(Int4, KNotDivisibleIsReportedNotSilent) {
   EXPECT_EQ(quantize_int4(w, 4, 172, {0, ScaleRule::Q4_0}).status, Int4Status::Ok);
 }
 
+TEST(Int4, EdgeSizes) {
+  // k = group ± 1 cannot be grouped; per-channel takes any k >= 1; n = 0 is empty.
+  for (int64_t k : {31, 33, 65}) {
+    const auto w = gaussian(2 * k, 11);
+    EXPECT_EQ(quantize_int4(w, 2, k, {32, ScaleRule::Q4_0}).status, Int4Status::KNotDivisible)
+        << k;
+    const auto pc = quantize_int4(w, 2, k, {0, ScaleRule::Search});
+    ASSERT_EQ(pc.status, Int4Status::Ok) << k;
+    EXPECT_EQ(pc.scales.size(), 2u);
+    EXPECT_THROW(pack_q4_0(pc), Error);  // k not a multiple of 32
+  }
+  const auto one = quantize_int4(std::vector<float>{-0.5f}, 1, 1, {0, ScaleRule::Q4_0});
+  EXPECT_EQ(one.scales[0], 0.0625f);
+  EXPECT_EQ(one.codes[0], -8);
+  const auto empty = quantize_int4(std::vector<float>{}, 0, 64, {32, ScaleRule::Q4_0});
+  EXPECT_EQ(empty.status, Int4Status::Ok);
+  EXPECT_TRUE(empty.codes.empty());
+  EXPECT_TRUE(pack_q4_0(empty).empty());
+}
+
 TEST(Int4, RejectsBadInput) {
   const auto w = gaussian(64, 5);
   EXPECT_THROW(quantize_int4(w, 1, 64, {48, ScaleRule::Q4_0}), Error);
