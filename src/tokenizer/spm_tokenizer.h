@@ -15,6 +15,10 @@
 // input back. (llama.cpp instead groups bytes by the length a lead byte
 // announces, so a stray lead byte can swallow the next characters; on valid
 // text both agree.)
+//
+// decode(encode(s)) == s for every byte string s without special-token text
+// when the vocabulary has all 256 byte tokens, except that a U+2581 in s comes
+// back as a space (SentencePiece cannot tell them apart).
 #pragma once
 
 #include <array>

@@ -3,6 +3,7 @@
 // been fetched (scripts/fetch_model.sh).
 #include <gtest/gtest.h>
 
+#include <random>
 #include <set>
 
 #include "golden_cases.h"
@@ -14,6 +15,26 @@ namespace fptq::tok {
 namespace {
 
 using namespace fptq::tok::testing;
+
+// Seeded random strings mixing ASCII words, whitespace, digits, multi-byte
+// characters and arbitrary bytes (invalid UTF-8 included).
+std::vector<std::string> random_strings(uint32_t seed, int count) {
+  static const std::vector<std::string> parts = {
+      "a", "the", " ", "  ", "\n", "\t", "\r\n", "7", "2024", ".", "!?", "'s", "\xC3\xA9",
+      "\xE4\xB8\xAD", "\xF0\x9F\x98\x80", "\xE2\x96\x81", "\xC4\xA0", "<", "|>", "\x00"};
+  std::mt19937 rng(seed);
+  std::vector<std::string> out;
+  for (int i = 0; i < count; ++i) {
+    std::string s;
+    const int n = static_cast<int>(rng() % 24);
+    for (int k = 0; k < n; ++k) {
+      if (rng() % 5 == 0) s += static_cast<char>(rng() & 0xFF);
+      else s += parts[rng() % parts.size()];
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
 
 class SmolLM2 : public ::testing::Test {
  protected:
@@ -120,6 +141,14 @@ TEST_F(SmolLM2, InvalidBytesAreMappedAsBytesWhenTheVocabularyAllows) {
   }
   // A valid control byte without a token is dropped (llama.cpp does the same).
   EXPECT_EQ(tok_->decode(tok_->encode("a\x04" "b", false)), "ab");
+}
+
+TEST_F(SmolLM2, RandomBytesRoundTripAsDocumented) {
+  for (const std::string& s : random_strings(4321, 2000)) {
+    const auto ids = tok_->encode(s, false);
+    ASSERT_EQ(tok_->decode(ids), expected_round_trip(s)) << ::testing::PrintToString(s);
+    for (const int32_t id : ids) ASSERT_TRUE(id >= 3 && id < tok_->n_vocab()) << id;  // no control ids
+  }
 }
 
 TEST_F(SmolLM2, SpecialTokensOnlyWhenParsed) {

@@ -2,6 +2,8 @@
 // ids (tests/tokenizer/golden/stories260K-ids.json and the shared goldens).
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "golden_cases.h"
 #include "testing/testing.h"
 #include "tokenizer/spm_tokenizer.h"
@@ -11,6 +13,26 @@ namespace fptq::tok {
 namespace {
 
 using namespace fptq::tok::testing;
+
+// Seeded random strings mixing ASCII words, whitespace, digits, multi-byte
+// characters and arbitrary bytes (invalid UTF-8 included).
+std::vector<std::string> random_strings(uint32_t seed, int count) {
+  static const std::vector<std::string> parts = {
+      "a", "the", " ", "  ", "\n", "\t", "\r\n", "7", "2024", ".", "!?", "'s", "\xC3\xA9",
+      "\xE4\xB8\xAD", "\xF0\x9F\x98\x80", "\xE2\x96\x81", "\xC4\xA0", "<", "|>", "\x00"};
+  std::mt19937 rng(seed);
+  std::vector<std::string> out;
+  for (int i = 0; i < count; ++i) {
+    std::string s;
+    const int n = static_cast<int>(rng() % 24);
+    for (int k = 0; k < n; ++k) {
+      if (rng() % 5 == 0) s += static_cast<char>(rng() & 0xFF);
+      else s += parts[rng() % parts.size()];
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
 
 class Stories260K : public ::testing::Test {
  protected:
@@ -114,6 +136,25 @@ TEST_F(Stories260K, ByteFallbackForCharactersOutsideTheVocabulary) {
   EXPECT_EQ(tok_->token_text(ids[2]), "<0xB8>");
   EXPECT_EQ(tok_->token_text(ids[3]), "<0xAD>");
   EXPECT_EQ(tok_->decode(ids), "\xE4\xB8\xAD");
+}
+
+TEST_F(Stories260K, RandomBytesAlwaysRoundTrip) {
+  // Every byte has a <0xXX> token and no special text is parsed: lossless,
+  // except that a "▁" (U+2581) in the input is a space to SentencePiece.
+  for (const std::string& s : random_strings(1234, 2000)) {
+    std::string want;
+    for (size_t i = 0; i < s.size();) {
+      if (s.compare(i, 3, "\xE2\x96\x81") == 0) {
+        want += ' ';
+        i += 3;
+      } else {
+        want += s[i++];
+      }
+    }
+    const auto ids = tok_->encode(s, true);
+    ASSERT_EQ(tok_->decode(ids), want) << ::testing::PrintToString(s);
+    for (const int32_t id : ids) ASSERT_TRUE(id >= 0 && id < tok_->n_vocab());
+  }
 }
 
 TEST_F(Stories260K, EmptyTextIsBosOnly) {

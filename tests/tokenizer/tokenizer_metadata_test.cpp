@@ -96,6 +96,19 @@ TEST(SpmFromMetadata, MergesChainThroughIntermediateTokens) {
   EXPECT_EQ(t->decode(t->encode("ab ab", true)), "ab ab");
 }
 
+TEST(SpmFromMetadata, TokensSpanningASpaceAreMergedAcrossWords) {
+  // "a▁b" joins words, so fragments must not be merged word by word:
+  // ▁ a ▁ b -> ▁ [a▁] b -> ▁ [a▁b].
+  const auto t = Tokenizer::from_metadata(
+      spm_metadata({{kSp, -1, TokenType::kNormal}, {"a", -1, TokenType::kNormal},
+                    {"b", -1, TokenType::kNormal}, {"a" + kSp, -1, TokenType::kNormal},
+                    {"a" + kSp + "b", -2, TokenType::kNormal}}),
+      "test");
+  EXPECT_EQ(t->encode("a b", false),
+            (std::vector<int32_t>{id_of(*t, kSp), id_of(*t, "a" + kSp + "b")}));
+  EXPECT_EQ(t->decode(t->encode("a b a b", false)), "a b a b");
+}
+
 TEST(SpmFromMetadata, SpacePrefixAndBosFollowTheKeys) {
   Metadata md = spm_metadata({{kSp, -1, TokenType::kNormal}, {"a", -1, TokenType::kNormal}});
   md.add("tokenizer.ggml.add_space_prefix", Value::make_bool(false));
