@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "kernels/dispatch.h"
+#include "kernels/int8_layout.h"
 
 namespace fptq::kernels {
 
@@ -40,6 +41,14 @@ struct KernelTable {
   decltype(&ref::rmsnorm_f32) rmsnorm_f32;
   decltype(&ref::softmax_f32) softmax_f32;
   decltype(&ref::silu_mul_f32) silu_mul_f32;
+  // Rows of x per integer register tile (1 .. kIntMaxTileRows).
+  int int_mr;
+  decltype(&ref::quantize_row_i8) quantize_row_i8;
+  decltype(&ref::rmsnorm_quantize_row_i8) rmsnorm_quantize_row_i8;
+  decltype(&ref::silu_mul_quantize_row_i8) silu_mul_quantize_row_i8;
+  decltype(&ref::group_sums_i8) group_sums_i8;
+  decltype(&ref::w4a8_tile) w4a8_tile;
+  decltype(&ref::w8a8_tile) w8a8_tile;
 };
 
 }  // namespace fptq::kernels

@@ -1,11 +1,26 @@
 #include "kernels/kernel_table.h"
 #include "kernels/x86/avx512/gemm_f32.h"
+#include "kernels/x86/avx512/ivec.h"
 
 namespace fptq::kernels::avx512 {
 
 const KernelTable& table() {
-  static const KernelTable t{Isa::Avx512Vnni, kGemmMr,      &gemm_f32_micro, &gemv_f32,    &dot_f32,
-                             &axpy_f32,       &rmsnorm_f32, &softmax_f32,    &silu_mul_f32};
+  static const KernelTable t{Isa::Avx512Vnni,
+                             kGemmMr,
+                             &gemm_f32_micro,
+                             &gemv_f32,
+                             &dot_f32,
+                             &axpy_f32,
+                             &rmsnorm_f32,
+                             &softmax_f32,
+                             &silu_mul_f32,
+                             IVec::kMr,
+                             &quantize_row_i8,
+                             &rmsnorm_quantize_row_i8,
+                             &silu_mul_quantize_row_i8,
+                             &group_sums_i8,
+                             &w4a8_tile,
+                             &w8a8_tile};
   return t;
 }
 

@@ -10,11 +10,18 @@ namespace fptq::kernels::generic {
 
 // x, weight, out: [n] (out may equal x). Sum of squares as dot_f32(x, x),
 // then out[i] = (x[i] * scale) * weight[i].
+// The factor 1 / sqrt(mean(x^2) + eps) of a row x: [n], n > 0 (shared with
+// the fused RMSNorm -> int8 kernel, which must match rmsnorm_f32 bit for bit).
+template <class V>
+float rms_scale(const float* x, float eps, int64_t n) {
+  return 1.0f / std::sqrt(dot_f32<V>(x, x, n) / float(n) + eps);
+}
+
 template <class V>
 void rmsnorm_f32(const float* x, const float* weight, float eps, float* out, int64_t n) {
   if (n == 0) return;
   constexpr int64_t L = V::kLanes;
-  const float scale = 1.0f / std::sqrt(dot_f32<V>(x, x, n) / float(n) + eps);
+  const float scale = rms_scale<V>(x, eps, n);
   const typename V::Reg vs = V::set1(scale);
   int64_t i = 0;
   for (; i + L <= n; i += L)

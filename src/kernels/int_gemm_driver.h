@@ -1,0 +1,44 @@
+// Shared by matmul_w4a8 and matmul_w8a8: the packed integer weights and the
+// cache-blocked, multi-threaded driver over the per-ISA register tiles.
+#pragma once
+
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "kernels/int8_layout.h"
+#include "kernels/kernel_table.h"
+
+namespace fptq::kernels {
+
+struct AlignedBytesFree {
+  void operator()(uint8_t* p) const { std::free(p); }
+};
+
+// Packed weights (layout: kernels/int8_layout.h). n_panels is even (padded
+// with zero-code, zero-scale panels) so a tile always has kIntTilePanels.
+struct PackedIntImpl {
+  bool w4 = true;  // W4Octet steps (else W8Quad)
+  bool integer_scale = false;
+  int64_t n = 0, k = 0, group = 0;
+  int64_t n_panels = 0;
+  int64_t panel_bytes = 0;  // bytes of one panel's codes
+  std::unique_ptr<uint8_t[], AlignedBytesFree> w;  // [n_panels][panel_bytes], 64-byte aligned
+  std::vector<float> s;          // [n_panels][k/group][16] (float mode)
+  std::vector<int32_t> s_int;    // [n_panels][k/group][16] (integer-scale mode)
+  std::vector<float> c;          // [n_panels][16] (integer-scale mode)
+  std::vector<int32_t> wsum;     // W8: [n_panels][k/group][16]
+  int64_t bytes() const;
+};
+
+// Allocates p.w for p.n_panels panels of p.panel_bytes (zeroed).
+void alloc_panels(PackedIntImpl& p);
+
+// y[i][j] for i < m, j < p.n via kt's w4a8_tile / w8a8_tile. x: [m][k] int8,
+// a_i = a[i · a_stride], xsum: [m][k/group] (W4) or nullptr (W8).
+void run_int_gemm(const KernelTable& kt, const PackedIntImpl& p, const int8_t* x, const float* a,
+                  int64_t a_stride, const int32_t* xsum, float* y, int64_t m, ThreadPool& pool);
+
+}  // namespace fptq::kernels
