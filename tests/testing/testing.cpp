@@ -14,11 +14,11 @@ static fs::path env_or(const char* name, const fs::path& dflt) {
   return v && *v ? fs::path(v) : dflt;
 }
 
-fs::path source_dir() { return env_or("FPTQ_SOURCE_DIR", fs::current_path()); }
-fs::path build_dir() { return env_or("FPTQ_BUILD_DIR", fs::current_path()); }
-fs::path shared_dir() { return env_or("FPTQ_SHARED_DIR", source_dir() / ".." / "shared"); }
+fs::path source_dir() { return env_or("FPTQ_SOURCE_DIR", FPTQ_DEFAULT_SOURCE_DIR); }
+fs::path build_dir() { return env_or("FPTQ_BUILD_DIR", FPTQ_DEFAULT_BUILD_DIR); }
+fs::path shared_dir() { return env_or("FPTQ_SHARED_DIR", FPTQ_DEFAULT_SHARED_DIR); }
 fs::path shared_data(const std::string& rel) { return shared_dir() / "data" / rel; }
-fs::path models_dir() { return env_or("FPTQ_MODELS_DIR", source_dir() / "models"); }
+fs::path models_dir() { return env_or("FPTQ_MODELS_DIR", FPTQ_DEFAULT_MODELS_DIR); }
 fs::path smollm2_path() {
   fs::path p = models_dir() / "SmolLM2-135M-Instruct.Q4_1.gguf";
   return fs::exists(p) ? p : fs::path();
