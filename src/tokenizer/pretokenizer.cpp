@@ -108,7 +108,12 @@ std::vector<std::string_view> PreTokenizer::split(std::string_view text) const {
                                : pcre2_match(re->code, subject, piece.size(), pos,
                                              PCRE2_NO_UTF_CHECK, md.get(), nullptr);
         if (rc == PCRE2_ERROR_NOMATCH) break;
-        FPTQ_CHECK_MSG(rc > 0, "pcre2 match error {}", rc);
+        if (rc <= 0) {  // e.g. a resource limit on pathological input
+          std::array<PCRE2_UCHAR, 256> msg{};
+          pcre2_get_error_message(rc, msg.data(), msg.size());
+          fail("pre-tokenizer '{}': regex match failed at byte {} of a {}-byte piece: {}",
+               variant_, pos, piece.size(), reinterpret_cast<const char*>(msg.data()));
+        }
         const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md.get());
         const size_t b = ov[0], e = ov[1];
         if (e == b) {  // an empty match: step one code point (none of ours can match empty)

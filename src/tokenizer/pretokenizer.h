@@ -28,6 +28,7 @@ class PreTokenizer {
 
   // Pieces of `text`, which must be well-formed UTF-8 (it is not checked):
   // views into `text`, non-empty, concatenating to `text`. Thread-safe.
+  // Throws fptq::Error if PCRE2 gives up (a resource limit).
   std::vector<std::string_view> split(std::string_view text) const;
 
   // The canonical variant name ("gpt2", "smollm", "llama-bpe", "qwen2", "default").
