@@ -11,7 +11,6 @@
 // thread count; "%peak_cpu" compares the per-CPU-second rate with the
 // per-CPU-second FMA peak of one core.
 #include <benchmark/benchmark.h>
-#include <time.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -23,7 +22,7 @@
 
 #include "core/thread_pool.h"
 #include "core/timer.h"
-#include "fma_peak.h"
+#include "roofline.h"
 #include "kernels/dispatch.h"
 #include "kernels/kernel_table.h"
 #include "kernels/matmul_f32.h"
@@ -34,73 +33,6 @@ namespace {
 using kernels::Isa;
 
 constexpr int kMaxThreads = 2;
-constexpr int64_t kFmaIters = 20'000'000;
-constexpr int64_t kReadFloats = int64_t(64) << 20;  // 256 MiB: far past the L3
-
-// FLOPs of one fma loop call for the ISA whose kernels we measure.
-double fma_loop(Isa isa, int64_t iters) {
-  if (isa == Isa::Avx512Vnni) return fma_loop_avx512(iters);
-  return fma_loop_avx2(iters);
-}
-double fma_loop_flops(Isa isa, int64_t iters) {
-  return double(iters) * 12 * (isa == Isa::Avx512Vnni ? 16 : 8) * 2;
-}
-
-// FMA peak in GFLOP/s with `threads` threads, each running the loop (best of 3).
-double process_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
-}
-
-// A rate per wall second and per CPU-second of the process.
-struct Rate {
-  double wall = 0.0;
-  double cpu = 0.0;
-};
-
-// Times `fn` (best of 3) doing `work` units; returns units per second.
-template <class Fn>
-Rate best_rate(double work, Fn&& fn) {
-  Rate best;
-  for (int rep = 0; rep < 3; ++rep) {
-    const double c0 = process_cpu_seconds();
-    Timer t;
-    fn();
-    const double wall = t.elapsed(), cpu = process_cpu_seconds() - c0;
-    best.wall = std::max(best.wall, work / wall);
-    best.cpu = std::max(best.cpu, work / cpu);
-  }
-  return best;
-}
-
-// FMA peak in GFLOP/s with `threads` threads, each running the loop.
-Rate measure_fma_peak(Isa isa, int threads) {
-  ThreadPool pool(threads);
-  return best_rate(threads * fma_loop_flops(isa, kFmaIters) / 1e9, [&] {
-    pool.parallel_for(threads,
-                      [&](int64_t, int) { benchmark::DoNotOptimize(fma_loop(isa, kFmaIters)); });
-  });
-}
-
-const std::vector<float>& read_buffer() {
-  static const std::vector<float> buf(size_t(kReadFloats), 1.0f);
-  return buf;
-}
-
-// Streaming read bandwidth in GB/s (the active ISA's dot_f32 of the buffer
-// with itself: one load stream, 2 FLOP per 4 bytes), threads split the buffer.
-Rate measure_read_bw(int threads) {
-  ThreadPool pool(threads);
-  const auto& k = kernels::active_kernels();
-  const float* p = read_buffer().data();
-  const int64_t part = kReadFloats / threads;
-  return best_rate(double(part * threads) * 4 / 1e9, [&] {
-    pool.parallel_for(threads, [&](int64_t i, int) {
-      benchmark::DoNotOptimize(k.dot_f32(p + i * part, p + i * part, part));
-    });
-  });
-}
 
 Isa g_probe_isa = Isa::Ref;    // FMA width of the peak probe
 Rate g_peak[kMaxThreads + 1];  // GFLOP/s by thread count

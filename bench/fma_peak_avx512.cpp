@@ -25,3 +25,27 @@ float fma_loop_avx512(int64_t iters) {
 }
 
 }  // namespace fptq::bench
+
+namespace fptq::bench {
+
+int32_t int8_loop_avx512(int64_t iters) {
+  // u8 1 x s8 1 per byte: each vpdpbusd adds 4 per lane; no overflow for
+  // iters < 2^29.
+  const __m512i u = _mm512_set1_epi8(1), s = _mm512_set1_epi8(1);
+  __m512i acc[12];
+#pragma GCC unroll 12
+  for (int i = 0; i < 12; ++i) acc[i] = _mm512_set1_epi32(i);
+  for (int64_t t = 0; t < iters; ++t) {
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; ++i) {
+      acc[i] = _mm512_dpbusd_epi32(acc[i], u, s);
+      __asm__("" : "+v"(acc[i]));  // keep the 12 chains
+    }
+  }
+  __m512i sum = acc[0];
+#pragma GCC unroll 12
+  for (int i = 1; i < 12; ++i) sum = _mm512_add_epi32(sum, acc[i]);
+  return _mm_cvtsi128_si32(_mm512_castsi512_si128(sum));
+}
+
+}  // namespace fptq::bench
