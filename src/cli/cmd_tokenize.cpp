@@ -22,21 +22,40 @@ struct TokenizeArgs {
   bool special = false;
 };
 
-// The bytes of a piece, with quotes, backslashes and non-printable bytes escaped.
+// The bytes of a piece for display: complete UTF-8 characters as they are;
+// quotes, backslashes, control bytes and bytes of incomplete or invalid
+// sequences (byte-fallback pieces) escaped as \xNN.
 std::string escaped(const std::string& bytes) {
   std::string out;
-  for (unsigned char c : bytes) {
+  for (size_t i = 0; i < bytes.size();) {
+    const unsigned char c = static_cast<unsigned char>(bytes[i]);
     if (c == '\\' || c == '\'') {
       out += '\\';
       out += char(c);
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c < 0x20 || c == 0x7f) {
+      ++i;
+      continue;
+    }
+    if (c == '\n' || c == '\t') {
+      out += c == '\n' ? "\\n" : "\\t";
+      ++i;
+      continue;
+    }
+    if (c < 0x20 || c == 0x7f) {
       out += fmt::format("\\x{:02x}", c);
+      ++i;
+      continue;
+    }
+    const size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    bool complete = len > 0 && i + len <= bytes.size();
+    for (size_t j = 1; complete && j < len; ++j) {
+      complete = (static_cast<unsigned char>(bytes[i + j]) & 0xC0) == 0x80;
+    }
+    if (complete) {
+      out.append(bytes, i, len);
+      i += len;
     } else {
-      out += char(c);
+      out += fmt::format("\\x{:02x}", c);
+      ++i;
     }
   }
   return out;

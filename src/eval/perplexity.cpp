@@ -56,10 +56,10 @@ PerplexityResult perplexity(const model::Model& model, const tok::Tokenizer& tok
     std::copy_n(tokens.begin() + w * ctx, ctx, window.begin());
     if (res.bos_first) window[0] = tok.bos_id();
     cache.clear();
-    for (int64_t start = 0; start < ctx; start += batch) {
-      const int64_t rows = std::min(batch, ctx - start);
+    for (int64_t start = 0, rows = 0; start < ctx; start += rows) {
+      // Batches end at `first`, so that unscored positions get no logits.
+      rows = std::min(batch, (start < first ? first : ctx) - start);
       const int64_t row_end = start + rows;
-      // Positions after the last scored one need no logits.
       if (row_end <= first) {
         model.forward(std::span(window).subspan(size_t(start), size_t(rows)), cache, pool,
                       model::Logits::last, logits);

@@ -132,6 +132,11 @@ TEST_F(FptqCli, TokenizeIdsAndPieces) {
   const CliRun pieces = fptq("tokenize " + stories() + " --pieces 'Once upon a time'");
   ASSERT_EQ(pieces.status, 0) << pieces.err;
   EXPECT_TRUE(contains(pieces.out, "' Once'")) << pieces.out;
+  // stories260K has no piece for 👋: byte fallback, shown escaped.
+  const CliRun bytes = fptq("tokenize " + stories() + " --pieces --no-bos '\xf0\x9f\x91\x8b'");
+  ASSERT_EQ(bytes.status, 0) << bytes.err;
+  EXPECT_TRUE(contains(bytes.out, "'\\xf0'\n")) << bytes.out;
+  EXPECT_TRUE(contains(bytes.out, "'\\x8b'\n")) << bytes.out;
   const CliRun golden = fptq("tokenize " + stories() + " -f " +
                           quoted(testing::shared_data("golden/stories260K-greedy-256.txt").string()));
   ASSERT_EQ(golden.status, 0);
