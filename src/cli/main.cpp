@@ -40,6 +40,8 @@ int main(int argc, char** argv) {
   fptq::cli::add_generate_command(app);
   fptq::cli::add_perplexity_command(app);
   fptq::cli::add_tokenize_command(app);
+  fptq::cli::add_calibrate_command(app);
+  fptq::cli::add_quantize_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,206 @@
+// fptq quantize MODEL (--stats FILE | --calib ...) -o OUT.gguf: FPTQ (or a
+// baseline scheme) into a GGUF that llama.cpp loads and fptq's engine runs
+// with the fptq.* activation keys.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "cli/calib_args.h"
+#include "cli/commands.h"
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "core/timer.h"
+#include "io/model_file.h"
+#include "model/model.h"
+#include "quant/calib_stats.h"
+#include "quant/layer_report.h"
+#include "quant/quantize_model.h"
+#include "tokenizer/tokenizer.h"
+
+namespace fptq::cli {
+namespace {
+
+struct QuantizeArgs {
+  std::string model;
+  std::string stats;
+  CalibArgs calib;
+  std::string out;
+  std::string save_stats;
+  std::string report;
+  std::string scheme = "fptq";
+  float v0 = 15.0f, v1 = 150.0f;
+  int64_t group = 128;
+  std::string scale_rule = "q4_0";
+  bool gptq = false;
+  double gptq_damp = 0.01;
+  int64_t gptq_block = 128;
+  bool act_order = false;
+  float alpha = 0.5f;
+  std::vector<std::string> keep_fp;
+  std::vector<std::string> act_mode;
+  std::string embd_type, output_type;
+  int threads = 1;
+};
+
+io::GgmlType parse_side_type(const std::string& s, const char* opt) {
+  if (s == "f32") return io::GgmlType::F32;
+  if (s == "f16") return io::GgmlType::F16;
+  if (s == "q8_0") return io::GgmlType::Q8_0;
+  if (s == "q4_0") return io::GgmlType::Q4_0;
+  fail("{} '{}': expected f32, f16, q8_0 or q4_0", opt, s);
+}
+
+quant::QuantizeOptions make_options(const QuantizeArgs& a) {
+  quant::QuantizeOptions o;
+  o.scheme = quant::parse_scheme(a.scheme);
+  if (a.gptq) o.scheme = quant::with_gptq(o.scheme);
+  o.policy.v0 = a.v0;
+  o.policy.v1 = a.v1;
+  for (const std::string& s : a.act_mode) o.policy.overrides.push_back(quant::parse_policy_override(s));
+  o.int4.group = a.group;
+  o.int4.rule = quant::parse_scale_rule(a.scale_rule);
+  o.gptq.damp = a.gptq_damp;
+  o.gptq.block = a.gptq_block;
+  o.gptq.act_order = a.act_order;
+  o.smooth_alpha = a.alpha;
+  o.keep_fp = a.keep_fp;
+  if (!a.embd_type.empty()) o.embd_type = parse_side_type(a.embd_type, "--embd-type");
+  if (!a.output_type.empty()) o.output_type = parse_side_type(a.output_type, "--output-type");
+  quant::validate_options(o);
+  return o;
+}
+
+void run_quantize(const QuantizeArgs& a) {
+  const quant::QuantizeOptions opts = make_options(a);
+  const bool gptq = quant::scheme_traits(opts.scheme).gptq;
+  if (a.stats.empty() && !has_calib(a.calib))
+    fail("quantize: give --stats FILE (from `fptq calibrate`) or calibration options "
+         "(--calib FILE... | --calib random)");
+  if (!a.report.empty()) quant::check_report_path(a.report);
+  Timer timer;
+  ThreadPool pool(a.threads);
+  const auto file = io::open_model(a.model);
+  const model::LlamaConfig cfg = model::read_config(*file);
+
+  quant::CalibStatsSet stats;
+  quant::CalibData data;  // sequences, kept for GPTQ
+  bool have_data = false;
+  auto load_data = [&](const quant::CalibOptions& co) {
+    const auto tok = tok::Tokenizer::from_metadata(file->metadata, file->path);
+    data = make_calib_data_verbose(*tok, cfg, co);
+    have_data = true;
+  };
+  if (!a.stats.empty()) {
+    stats = quant::load_calib_stats(a.stats);
+    quant::check_stats_match(stats, cfg, a.stats);
+    fmt::print(stderr, "statistics: {} ({} × {} tokens from {})\n", a.stats,
+               stats.provenance.samples, stats.provenance.seqlen, stats.provenance.source);
+    if (gptq) {
+      if (has_calib(a.calib)) {
+        load_data(calib_options(a.calib));
+      } else {
+        // Reproduce the stats file's calibration run for the Hessians.
+        load_data(quant::calib_options_from_provenance(stats.provenance));
+        if (data.provenance.text_digest != stats.provenance.text_digest)
+          fail("{}: the calibration text changed since the statistics were taken (sha256 {} != "
+               "{}); pass --calib for GPTQ",
+               a.stats, data.provenance.text_digest, stats.provenance.text_digest);
+      }
+    }
+  } else {
+    load_data(calib_options(a.calib));
+    const model::Model fp_model(file, pool);
+    stats = quant::calibrate(fp_model, data, pool,
+                             calib_progress_printer("calibrate", a.calib.quiet));
+    if (!a.save_stats.empty()) {
+      write_file_atomic(a.save_stats, quant::serialize_calib_stats(stats));
+      fmt::print(stderr, "statistics written to {}\n", a.save_stats);
+    }
+  }
+
+  double last = -1;
+  auto progress = [&](const quant::QuantProgress& p) {
+    if (a.calib.quiet) return;
+    if (p.done != p.total && p.seconds - last < 1.0) return;
+    last = p.seconds;
+    if (p.stage == "write") {
+      if (p.done == 0) fmt::print(stderr, "quantize: writing {}\n", a.out);
+      return;
+    }
+    fmt::print(stderr, "quantize: {} {}/{}  {:.1f} s\n", p.stage, p.done, p.total, p.seconds);
+  };
+  const quant::QuantizeReport rep = quant::quantize_model(file, stats, opts, a.out, pool, progress,
+                                                          have_data ? &data : nullptr);
+  fmt::print("{}", quant::format_layer_table(rep.plan));
+  fmt::print("{}", quant::format_quantize_summary(rep));
+  if (!a.report.empty()) {
+    quant::write_layer_report(a.report, rep.plan, &rep);
+    fmt::print(stderr, "layer report written to {}\n", a.report);
+  }
+  fmt::print(stderr, "quantize: done in {:.1f} s\n", timer.elapsed());
+}
+
+}  // namespace
+
+void add_quantize_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "quantize",
+      "Quantize a model to W4A8 with FPTQ (or a baseline scheme) and write a GGUF: int4 "
+      "group-wise weights as Q4_0 blocks (llama.cpp loads the file as it is), norms F32 with "
+      "the LAE factors folded in, and the per-layer activation quantizers (static scale / "
+      "per-token dynamic / fp), thresholds and calibration provenance in fptq.* keys. Written "
+      "atomically; the same inputs give a byte-identical file whatever --threads.\n"
+      "Schemes: fptq (layer policy: B < v0 static, v0..v1 LAE + static where a norm can take "
+      "the factor, otherwise dynamic, > v1 dynamic), fptq-gptq, w4a8-naive (static "
+      "everywhere), w4a8-dynamic (per-token everywhere), w8a8-smoothquant (α, per-channel "
+      "int8 weights as Q8_0, per-token activations), w4a16-rtn, w4a16-gptq (activations fp).\n"
+      "Tensors whose K does not allow the group fall back explicitly (smaller group, or F16 "
+      "when no multiple of 32 divides K) and are listed in the summary and the report.");
+  auto a = std::make_shared<QuantizeArgs>();
+  cmd->add_option("MODEL", a->model, "GGUF file or Hugging Face model directory")->required();
+  cmd->add_option("-o,--output", a->out, "quantized GGUF to write")->required();
+  cmd->add_option("--stats", a->stats, "calibration statistics from `fptq calibrate`");
+  add_calib_options(*cmd, a->calib);
+  cmd->add_option("--save-stats", a->save_stats,
+                  "when calibrating here, also save the statistics to this file");
+  cmd->add_option("--scheme", a->scheme,
+                  "fptq, fptq-gptq, w4a8-naive, w4a8-dynamic, w8a8-smoothquant, w4a16-rtn, "
+                  "w4a16-gptq")
+      ->capture_default_str();
+  cmd->add_option("--v0", a->v0, "policy threshold: B below it -> static")->capture_default_str();
+  cmd->add_option("--v1", a->v1, "policy threshold: B above it -> dynamic")->capture_default_str();
+  cmd->add_option("--group-size", a->group, "int4 group along K: 32, 64, 128, 256, 0 = per-channel")
+      ->capture_default_str();
+  cmd->add_option("--scale-rule", a->scale_rule,
+                  "int4 scale: q4_0 (d = extreme/-8, 16 levels), absmax7 (d = max|w|/7), search "
+                  "(per-group MSE-optimal clip)")
+      ->capture_default_str();
+  cmd->add_flag("--gptq", a->gptq, "GPTQ weights (fptq -> fptq-gptq, w4a16-rtn -> w4a16-gptq)");
+  cmd->add_option("--gptq-damp", a->gptq_damp, "GPTQ damping, relative to mean(diag H)")
+      ->capture_default_str();
+  cmd->add_option("--gptq-block", a->gptq_block, "GPTQ lazy-update block (columns)")
+      ->capture_default_str();
+  cmd->add_flag("--act-order", a->act_order, "GPTQ: visit columns by decreasing diag H");
+  cmd->add_option("--alpha", a->alpha, "SmoothQuant migration strength (w8a8-smoothquant)")
+      ->capture_default_str();
+  cmd->add_option("--keep-fp", a->keep_fp,
+                  "REGEX over tensor names kept in F16 (repeatable), e.g. 'blk\\.0\\.ffn_down'");
+  cmd->add_option("--act-mode", a->act_mode,
+                  "REGEX=static|dynamic|fp over point names blk.N.{attn_qkv_in, attn_out_in, "
+                  "ffn_gate_up_in, ffn_down_in} (repeatable; the first match wins), e.g. "
+                  "'ffn_down=dynamic'");
+  cmd->add_option("--embd-type", a->embd_type,
+                  "token_embd type: f32, f16, q8_0, q4_0 (default q8_0 when the input's is "
+                  "quantized, else f16)");
+  cmd->add_option("--output-type", a->output_type,
+                  "output head type (untied models): f32, f16, q8_0, q4_0 (default q8_0)");
+  cmd->add_option("--report", a->report, "write the layer table and tensor list as JSON or CSV");
+  cmd->add_flag("-q,--quiet", a->calib.quiet, "no progress lines on stderr");
+  add_threads_option(*cmd, &a->threads);
+  cmd->callback([a] { run_quantize(*a); });
+}
+
+}  // namespace fptq::cli

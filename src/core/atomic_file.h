@@ -1,0 +1,15 @@
+// Atomic replacement of a small file: the bytes go to a temporary file in the
+// target's folder, which is flushed and renamed over the target, so readers
+// see either the old file or the complete new one, never a partial write.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace fptq {
+
+// Throws fptq::Error naming `path` on any failure (the temporary is removed
+// and an existing target is left untouched).
+void write_file_atomic(const std::string& path, std::string_view bytes);
+
+}  // namespace fptq

@@ -1,0 +1,345 @@
+#include "quant/plan.h"
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <regex>
+
+#include "core/error.h"
+#include "io/dequant.h"
+#include "quant/act_quant.h"
+#include "quant/calibrate.h"
+#include "quant/fold.h"
+#include "quant/lae.h"
+#include "quant/smoothquant.h"
+
+#ifndef FPTQ_VERSION
+#define FPTQ_VERSION "0.0.0"
+#endif
+
+namespace fptq::quant {
+namespace {
+
+using model::MatmulInput;
+using model::WeightRole;
+
+constexpr MatmulInput kKinds[model::kBlockPoints] = {
+    MatmulInput::attn_qkv_in, MatmulInput::attn_out_in, MatmulInput::ffn_gate_up_in,
+    MatmulInput::ffn_down_in};
+
+bool has_norm(MatmulInput k) {
+  return k == MatmulInput::attn_qkv_in || k == MatmulInput::ffn_gate_up_in;
+}
+
+// The observation point feeding a block tensor ("" for norms and biases).
+std::optional<MatmulInput> consumer_point(WeightRole r) {
+  switch (r) {
+    case WeightRole::attn_q:
+    case WeightRole::attn_k:
+    case WeightRole::attn_v: return MatmulInput::attn_qkv_in;
+    case WeightRole::attn_output: return MatmulInput::attn_out_in;
+    case WeightRole::ffn_gate:
+    case WeightRole::ffn_up: return MatmulInput::ffn_gate_up_in;
+    case WeightRole::ffn_down: return MatmulInput::ffn_down_in;
+    default: return std::nullopt;
+  }
+}
+
+bool is_quantized_type(io::GgmlType t) {
+  return t != io::GgmlType::F32 && t != io::GgmlType::F16 && t != io::GgmlType::BF16 &&
+         t != io::GgmlType::F64;
+}
+
+bool allowed_side_type(io::GgmlType t) {
+  return t == io::GgmlType::F32 || t == io::GgmlType::F16 || t == io::GgmlType::Q8_0 ||
+         t == io::GgmlType::Q4_0;
+}
+
+std::vector<std::regex> compile_keep_fp(const std::vector<std::string>& patterns) {
+  std::vector<std::regex> out;
+  for (const std::string& p : patterns) {
+    if (p.empty()) fail("--keep-fp: empty regex");
+    try {
+      out.emplace_back(p, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      fail("--keep-fp '{}': invalid regex: {}", p, e.what());
+    }
+  }
+  return out;
+}
+
+// A side tensor (embedding / output head) of row length k in type `want`:
+// block types need 32 | k, otherwise F16 with a note.
+void side_tensor_type(TensorPlan& t, io::GgmlType want, const std::string& why) {
+  t.type = want;
+  t.note = why;
+  if ((want == io::GgmlType::Q8_0 || want == io::GgmlType::Q4_0) && t.k % 32 != 0) {
+    t.type = io::GgmlType::F16;
+    t.fallback = true;
+    t.note = fmt::format("{} needs a row length divisible by 32, K={}: F16", io::type_info(want).name,
+                         t.k);
+  }
+  if (want == io::GgmlType::Q4_0 && t.type == want) t.group = 32;
+}
+
+// Type of one linear weight under the scheme, with explicit fallbacks.
+void linear_type(TensorPlan& t, const QuantizeOptions& o, const SchemeTraits& tr) {
+  if (t.kept_fp) {
+    t.type = io::GgmlType::F16;  // F32 when a value exceeds fp16 (decided when writing)
+    t.note = "--keep-fp";
+    return;
+  }
+  if (tr.weights == WeightFormat::Int8) {
+    if (t.k % 32 == 0) {
+      t.type = io::GgmlType::Q8_0;
+    } else {
+      t.type = io::GgmlType::F16;
+      t.fallback = true;
+      t.note = fmt::format("K={} is not a multiple of 32 (Q8_0 block): kept F16", t.k);
+    }
+    return;
+  }
+  const int64_t g = o.int4.group;
+  if (g == 0) {
+    if (t.k % 32 == 0) {
+      t.type = io::GgmlType::Q4_0;
+      t.group = t.k;
+    } else {
+      t.type = io::GgmlType::F16;
+      t.fallback = true;
+      t.note = fmt::format("per-channel int4 as Q4_0 needs K divisible by 32, K={}: kept F16", t.k);
+    }
+    return;
+  }
+  if (t.k % g == 0) {
+    t.type = io::GgmlType::Q4_0;
+    t.group = g;
+    return;
+  }
+  for (int64_t cand : {256, 128, 64, 32}) {
+    if (cand <= g && t.k % cand == 0) {
+      t.type = io::GgmlType::Q4_0;
+      t.group = cand;
+      t.fallback = true;
+      t.note = fmt::format("K={} is not divisible by group {}: group {}", t.k, g, cand);
+      return;
+    }
+  }
+  // No multiple of 32 divides K, so neither Q4_0 nor Q8_0 blocks fit a row.
+  t.type = io::GgmlType::F16;
+  t.fallback = true;
+  t.note = fmt::format("K={} is not a multiple of 32 (Q4_0/Q8_0 blocks): kept F16", t.k);
+}
+
+}  // namespace
+
+const char* tool_version() { return "fptq " FPTQ_VERSION; }
+
+model::ActQuant PointPlan::run_mode() const {
+  switch (strategy) {
+    case ActMode::Static:
+    case ActMode::LaeStatic: return model::ActQuant::static_;
+    case ActMode::Dynamic: return model::ActQuant::dynamic;
+    case ActMode::Fp: return model::ActQuant::fp;
+  }
+  return model::ActQuant::fp;
+}
+
+const PointPlan* QuantPlan::find_point(const std::string& name) const {
+  for (const auto& p : points)
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
+std::map<std::string, int64_t> QuantPlan::strategy_counts() const {
+  std::map<std::string, int64_t> c;
+  for (ActMode m : {ActMode::Static, ActMode::LaeStatic, ActMode::Dynamic, ActMode::Fp})
+    c[std::string(act_mode_name(m))] = 0;
+  for (const auto& p : points) ++c[std::string(act_mode_name(p.strategy))];
+  return c;
+}
+
+void validate_options(const QuantizeOptions& o) {
+  const int64_t g = o.int4.group;
+  if (g != 0 && g != 32 && g != 64 && g != 128 && g != 256)
+    fail("--group-size {}: expected 32, 64, 128, 256 or 0 (per-channel)", g);
+  LayerPolicy check(o.policy);  // validates v0/v1 and the --act-mode regexes
+  if (!(o.smooth_alpha >= 0 && o.smooth_alpha <= 1))
+    fail("--alpha {}: SmoothQuant α must be in [0, 1]", o.smooth_alpha);
+  if (!(o.gptq.damp >= 0 && std::isfinite(o.gptq.damp)))
+    fail("--gptq-damp {}: must be a finite value >= 0", o.gptq.damp);
+  if (o.gptq.block <= 0) fail("--gptq-block {}: must be positive", o.gptq.block);
+  compile_keep_fp(o.keep_fp);
+  if (o.embd_type && !allowed_side_type(*o.embd_type))
+    fail("--embd-type {}: expected f32, f16, q8_0 or q4_0", io::type_info(*o.embd_type).name);
+  if (o.output_type && !allowed_side_type(*o.output_type))
+    fail("--output-type {}: expected f32, f16, q8_0 or q4_0", io::type_info(*o.output_type).name);
+  if (o.top_channels < 0) fail("top channels {} < 0", o.top_channels);
+}
+
+QuantPlan plan_quantization(const io::ModelFile& src, const CalibStatsSet& stats,
+                            const QuantizeOptions& opts) {
+  validate_options(opts);
+  if (src.metadata.contains("fptq.format_version"))
+    fail("{}: already quantized by fptq (it has fptq.* keys); quantize the original model",
+         src.path);
+  QuantPlan plan;
+  plan.options = opts;
+  plan.config = model::read_config(src);
+  const model::LlamaConfig& cfg = plan.config;
+  check_stats_match(stats, cfg, "calibration stats");
+  const SchemeTraits tr = scheme_traits(opts.scheme);
+  const auto keep = compile_keep_fp(opts.keep_fp);
+  auto kept = [&](const std::string& name) {
+    for (const auto& re : keep)
+      if (std::regex_search(name, re)) return true;
+    return false;
+  };
+
+  // Tensors first: the activation policy needs to know which are kept in FP.
+  std::map<std::string, model::WeightSpec> specs;
+  model::for_each_weight(cfg, [&](const model::WeightSpec& s) { specs.emplace(s.name, s); });
+  for (const io::TensorInfo& ti : src.tensors) {
+    TensorPlan t;
+    t.name = ti.name;
+    t.k = ti.row_elems();
+    t.n = ti.rows();
+    auto it = specs.find(ti.name);
+    if (it == specs.end()) {
+      t.type = ti.type;
+      t.note = "not read by the model: copied unchanged";
+      plan.tensors.push_back(std::move(t));
+      continue;
+    }
+    const model::WeightSpec& s = it->second;
+    t.role = s.role;
+    t.layer = s.layer;
+    if (auto pk = consumer_point(s.role)) t.point = model::observation_point_name(s.layer, *pk);
+    if (s.is_linear() && s.role != WeightRole::output) {
+      t.kept_fp = kept(t.name);
+      linear_type(t, opts, tr);
+    } else if (s.role == WeightRole::token_embd) {
+      if (opts.embd_type)
+        side_tensor_type(t, *opts.embd_type, "--embd-type");
+      else if (is_quantized_type(ti.type))
+        side_tensor_type(t, io::GgmlType::Q8_0, "embedding: Q8_0 (the input's was quantized)");
+      else
+        side_tensor_type(t, io::GgmlType::F16, "embedding: F16 (the input's was float)");
+    } else if (s.role == WeightRole::output) {
+      t.kept_fp = kept(t.name);
+      if (t.kept_fp)
+        side_tensor_type(t, io::GgmlType::F16, "--keep-fp");
+      else if (opts.output_type)
+        side_tensor_type(t, *opts.output_type, "--output-type");
+      else
+        side_tensor_type(t, io::GgmlType::Q8_0,
+                         "output head: Q8_0 (llama.cpp would use Q6_K; fptq writes no k-quants)");
+    } else {
+      t.type = io::GgmlType::F32;  // norms and biases
+    }
+    plan.tensors.push_back(std::move(t));
+  }
+
+  // Activation points.
+  LayerPolicy fptq_policy(opts.policy);
+  PolicyConfig only_overrides = opts.policy;
+  only_overrides.v0 = only_overrides.v1 = FLT_MAX;
+  LayerPolicy override_policy(only_overrides);
+  plan.spec.layers.assign(size_t(cfg.n_layer), {});
+  for (int64_t l = 0; l < cfg.n_layer; ++l) {
+    for (MatmulInput kind : kKinds) {
+      PointPlan p;
+      p.name = model::observation_point_name(l, kind);
+      p.layer = l;
+      p.kind = kind;
+      const ChannelStats& st = stats.points.at(p.name);
+      p.bound = st.bound();
+      for (int64_t j : st.top_channels(opts.top_channels))
+        p.top.emplace_back(j, st.max_abs()[size_t(j)]);
+
+      // Consumers all kept in FP?
+      bool any = false, all_kept = true;
+      for (const auto& t : plan.tensors) {
+        if (t.point != p.name) continue;
+        any = true;
+        all_kept = all_kept && t.kept_fp;
+      }
+      PolicyDecision d;
+      if (tr.act == ActPolicy::Fptq) {
+        d = fptq_policy.decide(p.name, p.bound, has_norm(kind));
+      } else {
+        d = override_policy.decide(p.name, p.bound, false);
+        if (!d.overridden) {
+          switch (tr.act) {
+            case ActPolicy::AllStatic: d.reason = "scheme: static everywhere"; break;
+            case ActPolicy::AllDynamic:
+              d.mode = ActMode::Dynamic;
+              d.reason = "scheme: dynamic everywhere";
+              break;
+            case ActPolicy::AllFp:
+              d.mode = ActMode::Fp;
+              d.reason = "scheme: activations in FP";
+              break;
+            case ActPolicy::Fptq: break;
+          }
+        }
+      }
+      if (any && all_kept && !d.overridden) {
+        d.mode = ActMode::Fp;
+        d.reason = "every consumer kept in FP (--keep-fp)";
+      }
+      p.strategy = d.mode;
+      p.reason = d.reason;
+
+      const std::vector<float>& m = st.max_abs();
+      if (p.strategy == ActMode::LaeStatic) {
+        p.fold_kind = Equalization::Lae;
+        p.fold = lae_scales(m);
+      } else if (tr.eq == Equalization::SmoothQuant && has_norm(kind) && p.strategy != ActMode::Fp) {
+        std::vector<float> wmax(size_t(st.channels()), 0.0f);
+        for (const auto& t : plan.tensors) {
+          if (t.point != p.name) continue;
+          const std::vector<float> w = io::dequantize_tensor(src.tensor(t.name));
+          const std::vector<float> c = weight_column_max(w, size_t(t.k));
+          for (size_t j = 0; j < wmax.size(); ++j) wmax[j] = std::max(wmax[j], c[j]);
+        }
+        p.fold_kind = Equalization::SmoothQuant;
+        p.fold = smoothquant_scales(m, wmax, opts.smooth_alpha);
+        p.reason += fmt::format("; SmoothQuant α={:g} folded into the norm", opts.smooth_alpha);
+      }
+      p.bound_after = p.bound;
+      if (!p.fold.empty()) {
+        const std::vector<float> after = divide_channels(m, p.fold);
+        p.bound_after = after.empty() ? 0.0f : *std::max_element(after.begin(), after.end());
+      }
+      if (p.strategy == ActMode::Static || p.strategy == ActMode::LaeStatic)
+        p.scale = static_act_scale(p.bound_after);
+
+      model::PointQuant& q = plan.spec.point(l, kind);
+      q.mode = p.run_mode();
+      q.scale = p.scale;
+      q.lae = p.fold_kind == Equalization::Lae;
+      q.bound = p.bound;
+      q.bound_lae = p.bound_after;
+      plan.points.push_back(std::move(p));
+    }
+  }
+  plan.spec.present = true;
+  plan.spec.tool_version = tool_version();
+  plan.spec.scheme = std::string(scheme_name(opts.scheme));
+  plan.spec.weight_method = tr.gptq ? "gptq" : "rtn";
+  plan.spec.group_size = tr.weights == WeightFormat::Int8 ? 0 : opts.int4.group;
+  plan.spec.scale_rule =
+      tr.weights == WeightFormat::Int8 ? "int8-absmax" : std::string(scale_rule_name(opts.int4.rule));
+  plan.spec.v0 = opts.policy.v0;
+  plan.spec.v1 = opts.policy.v1;
+  plan.spec.calib_source = stats.provenance.source;
+  plan.spec.calib_samples = stats.provenance.samples;
+  plan.spec.calib_seqlen = stats.provenance.seqlen;
+  plan.spec.calib_seed = stats.provenance.seed;
+  plan.spec.calib_digest = stats.provenance.text_digest;
+  plan.spec.output.mode = model::ActQuant::fp;
+  return plan;
+}
+
+}  // namespace fptq::quant
