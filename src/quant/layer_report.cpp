@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "core/atomic_file.h"
@@ -44,6 +46,26 @@ bool ends_with(const std::string& s, std::string_view suf) {
 
 std::string type_name(io::GgmlType t) { return std::string(io::type_info(t).name); }
 
+// Lines "WHAT\tNAME" grouped by WHAT: "  WHAT: N tensors (first, second, ...)".
+std::string grouped(const std::vector<std::string>& lines) {
+  std::vector<std::pair<std::string, std::vector<std::string>>> groups;
+  for (const std::string& l : lines) {
+    const size_t tab = l.find('\t');
+    const std::string what = l.substr(0, tab), name = l.substr(tab + 1);
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == what; });
+    if (it == groups.end()) groups.push_back({what, {name}});
+    else it->second.push_back(name);
+  }
+  std::string s;
+  for (const auto& [what, names] : groups) {
+    std::string list;
+    for (size_t i = 0; i < names.size() && i < 4; ++i) list += (i ? ", " : "") + names[i];
+    if (names.size() > 4) list += ", ...";
+    s += fmt::format("    {}: {} tensor(s) ({})\n", what, names.size(), list);
+  }
+  return s;
+}
+
 }  // namespace
 
 std::string format_layer_table(const QuantPlan& plan) {
@@ -81,13 +103,11 @@ std::string format_layer_table(const QuantPlan& plan) {
     s += fmt::format("  {:<15} {}; largest B {:.4g} at {}\n", model::matmul_input_name(kind),
                      counts, maxb, at);
   }
-  bool header = false;
-  for (const TensorPlan& t : plan.tensors) {
-    if (t.note.empty() || (!t.fallback && !t.kept_fp)) continue;
-    if (!header) s += "tensors not in the scheme's default format:\n";
-    header = true;
-    s += fmt::format("  {:<28} {:<5} {}\n", t.name, type_name(t.type), t.note);
-  }
+  // Tensors not in the scheme's default format, grouped by reason.
+  std::vector<std::string> lines;
+  for (const TensorPlan& t : plan.tensors)
+    if (t.fallback || t.kept_fp) lines.push_back(type_name(t.type) + "  " + t.note + "\t" + t.name);
+  if (!lines.empty()) s += "tensors not in the scheme's default format:\n" + grouped(lines);
   return s;
 }
 
@@ -118,8 +138,9 @@ std::string format_quantize_summary(const QuantizeReport& rep) {
     s += "  fallbacks:        none\n";
   } else {
     s += fmt::format("  fallbacks:        {} tensor(s)\n", fb.size());
-    for (const TensorResult* r : fb)
-      s += fmt::format("    {:<28} {:<5} {}\n", r->name, type_name(r->type), r->note);
+    std::vector<std::string> lines;
+    for (const TensorResult* r : fb) lines.push_back(type_name(r->type) + "  " + r->note + "\t" + r->name);
+    s += grouped(lines);
   }
   for (const std::string& n : rep.notes) s += fmt::format("  note: {}\n", n);
   s += fmt::format("  time:             {:.2f} s (Hessians {:.2f} s, weights {:.2f} s)\n",
