@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "io/model_file.h"
 #include "model/config.h"
+#include "model/quant_spec.h"
 #include "tokenizer/tokenizer.h"
 
 namespace fptq::cli {
@@ -27,6 +28,45 @@ uint64_t size_on_disk(const std::string& path) {
 std::string token_label(const tok::Tokenizer& t, int32_t id) {
   if (id < 0) return "none";
   return fmt::format("{} '{}'", id, t.token_text(id));
+}
+
+// The fptq.* keys of a file written by `fptq quantize`: scheme, weights,
+// policy, calibration provenance and the per-layer activation quantizers.
+void print_fptq_section(const io::ModelFile& file, const model::LlamaConfig& c) {
+  const model::QuantSpec s = model::read_quant_spec(file, c.n_layer);
+  if (!s.present) return;
+  fmt::print("fptq quantization:\n");
+  fmt::print("  scheme:          {} (written by {})\n", s.scheme, s.tool_version);
+  fmt::print("  weights:         {}, group {}, scale rule {}\n", s.weight_method,
+             s.group_size == 0 ? std::string("per-channel") : std::to_string(s.group_size),
+             s.scale_rule);
+  fmt::print("  policy:          v0 = {:g}, v1 = {:g}\n", s.v0, s.v1);
+  fmt::print("  calibration:     {}, {} × {} tokens, seed {}{}\n", s.calib_source, s.calib_samples,
+             s.calib_seqlen, s.calib_seed,
+             s.calib_digest.empty() ? "" : ", sha256 " + s.calib_digest);
+  int n_static = 0, n_lae = 0, n_dynamic = 0, n_fp = 0;
+  for (const auto& layer : s.layers) {
+    for (const model::PointQuant& q : layer) {
+      n_static += q.mode == model::ActQuant::static_ && !q.lae;
+      n_lae += q.mode == model::ActQuant::static_ && q.lae;
+      n_dynamic += q.mode == model::ActQuant::dynamic;
+      n_fp += q.mode == model::ActQuant::fp;
+    }
+  }
+  fmt::print("  activations:     static {}, LAE+static {}, dynamic {}, fp {}; output head {}\n",
+             n_static, n_lae, n_dynamic, n_fp, model::act_quant_name(s.output.mode));
+  auto cell = [](const model::PointQuant& q) {
+    if (q.mode == model::ActQuant::static_)
+      return fmt::format("{}{:.3g}", q.lae ? "LAE Δ=" : "Δ=", q.scale);
+    return std::string(model::act_quant_name(q.mode));
+  };
+  fmt::print("  {:<6} {:<16} {:<16} {:<16} {:<16}\n", "layer", "attn_qkv_in", "attn_out_in",
+             "ffn_gate_up_in", "ffn_down_in");
+  for (size_t l = 0; l < s.layers.size(); ++l) {
+    const auto& L = s.layers[l];
+    fmt::print("  {:<6} {:<16} {:<16} {:<16} {:<16}\n", l, cell(L[0]), cell(L[1]), cell(L[2]),
+               cell(L[3]));
+  }
 }
 
 void run_info(const std::string& path) {
@@ -55,6 +95,8 @@ void run_info(const std::string& path) {
   fmt::print("  bos:             {}\n", token_label(*tok, tok->bos_id()));
   fmt::print("  eos:             {}\n", token_label(*tok, tok->eos_id()));
   fmt::print("  adds bos:        {}\n", tok->add_bos_by_default() ? "yes" : "no");
+
+  print_fptq_section(*file, c);
 
   int64_t params = 0;
   uint64_t bytes = 0;
