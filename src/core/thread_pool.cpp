@@ -10,7 +10,19 @@ namespace fptq {
 
 namespace {
 constexpr uint64_t kIndexMask = 0xffffffffull;
-constexpr int kSpinIterations = 20000;  // ~1 ms of pause before sleeping
+// Waiting threads spin briefly (loops come back to back during decode), then
+// yield the core (the machine may be oversubscribed: a spinning waiter must
+// not starve the thread it waits for), and idle workers finally sleep.
+constexpr int kSpinIterations = 2000;
+constexpr int kYieldIterations = 200;
+
+void pause_or_yield(int iteration) {
+  if (iteration < kSpinIterations) {
+    _mm_pause();
+  } else {
+    std::this_thread::yield();
+  }
+}
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads) {
@@ -36,14 +48,11 @@ void ThreadPool::run_tasks(uint32_t gen, int thread) {
   uint64_t t = ticket_.load(std::memory_order_acquire);
   for (;;) {
     if (uint32_t(t >> 32) != gen) return;
-    const auto* fn = fn_.load(std::memory_order_relaxed);
-    const int64_t n = n_tasks_.load(std::memory_order_relaxed);
+    const auto* fn = fn_.load();
+    const int64_t n = n_tasks_.load();
     const int64_t index = int64_t(t & kIndexMask);
     if (index >= n) return;
-    if (!ticket_.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel,
-                                       std::memory_order_acquire)) {
-      continue;  // t reloaded
-    }
+    if (!ticket_.compare_exchange_weak(t, t + 1)) continue;  // t reloaded
     // Claimed: the loop cannot finish before done_ counts this task, so fn
     // and n (read under the same generation) stay valid.
     if (!failed_.load(std::memory_order_relaxed)) {
@@ -65,8 +74,8 @@ void ThreadPool::worker_loop(int thread) {
   for (;;) {
     // Spin briefly (decode steps come back to back), then sleep.
     uint32_t gen = uint32_t(ticket_.load(std::memory_order_acquire) >> 32);
-    for (int i = 0; gen == seen && i < kSpinIterations; ++i) {
-      _mm_pause();
+    for (int i = 0; gen == seen && i < kSpinIterations + kYieldIterations; ++i) {
+      pause_or_yield(i);
       gen = uint32_t(ticket_.load(std::memory_order_acquire) >> 32);
     }
     if (gen == seen) {
@@ -91,13 +100,19 @@ void ThreadPool::parallel_for(int64_t n_tasks,
     return;
   }
   FPTQ_CHECK(uint64_t(n_tasks) < kIndexMask);
+  // Close the previous loop before touching fn_/n_tasks_: a worker that read
+  // the old ticket and then sees the new fn_/n_tasks_ must fail its claim.
+  // (Sequentially consistent: the close is ordered before the stores below,
+  // so a claim that read the new values cannot succeed against the old ticket.)
+  const uint32_t old_gen = uint32_t(ticket_.load() >> 32);
+  ticket_.store((uint64_t(old_gen) << 32) | kIndexMask);
   error_ = nullptr;
-  failed_.store(false, std::memory_order_relaxed);
-  done_.store(0, std::memory_order_relaxed);
-  fn_.store(&fn, std::memory_order_relaxed);
-  n_tasks_.store(n_tasks, std::memory_order_relaxed);
-  const uint32_t gen = uint32_t(ticket_.load(std::memory_order_relaxed) >> 32) + 1;
-  ticket_.store(uint64_t(gen) << 32, std::memory_order_release);
+  failed_.store(false);
+  done_.store(0);
+  fn_.store(&fn);
+  n_tasks_.store(n_tasks);
+  const uint32_t gen = old_gen + 1;
+  ticket_.store(uint64_t(gen) << 32);
   {
     std::lock_guard<std::mutex> lock(mu_);
     sleep_gen_ = gen;
@@ -106,7 +121,7 @@ void ThreadPool::parallel_for(int64_t n_tasks,
   run_tasks(gen, 0);
   // Wait for tasks other threads claimed; workers that have not woken yet
   // are not waited for (they will find the loop finished).
-  while (done_.load(std::memory_order_acquire) != n_tasks) _mm_pause();
+  for (int i = 0; done_.load(std::memory_order_acquire) != n_tasks; ++i) pause_or_yield(i);
   if (failed_.load(std::memory_order_relaxed)) {
     std::lock_guard<std::mutex> lock(error_mu_);
     std::rethrow_exception(error_);
