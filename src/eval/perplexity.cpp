@@ -24,9 +24,14 @@ std::vector<int32_t> tokenize_for_perplexity(const tok::Tokenizer& tok, std::str
   return tok.encode(text, tok.add_bos_by_default() && tok.bos_id() >= 0);
 }
 
+int64_t scored_per_window(Protocol p, int64_t ctx) {
+  return p == Protocol::llamacpp ? ctx - 1 - ctx / 2 : ctx - 1;
+}
+
 PerplexityResult perplexity(const model::Model& model, const tok::Tokenizer& tok,
                             std::span<const int32_t> tokens, const PerplexityOptions& opts,
-                            ThreadPool& pool, const ProgressFn& progress) {
+                            ThreadPool& pool, const ProgressFn& progress,
+                            const ScoredFn& on_scored) {
   Timer timer;
   PerplexityResult res;
   res.protocol = opts.protocol;
@@ -62,14 +67,16 @@ PerplexityResult perplexity(const model::Model& model, const tok::Tokenizer& tok
       const int64_t row_end = start + rows;
       if (row_end <= first) {
         model.forward(std::span(window).subspan(size_t(start), size_t(rows)), cache, pool,
-                      model::Logits::last, logits);
+                      model::Logits::last, logits, opts.observer);
         continue;
       }
       model.forward(std::span(window).subspan(size_t(start), size_t(rows)), cache, pool,
-                    model::Logits::all, logits);
+                    model::Logits::all, logits, opts.observer);
       for (int64_t p = std::max(start, first); p < std::min(row_end, ctx - 1); ++p) {
         std::span<const float> row(logits.data() + (p - start) * n_vocab, size_t(n_vocab));
-        acc.add(token_nll(row, window[size_t(p + 1)]));
+        const int32_t target = window[size_t(p + 1)];
+        if (on_scored) on_scored({acc.count(), w, p, row, target});
+        acc.add(token_nll(row, target));
       }
     }
     if (progress) progress({w + 1, res.n_windows, acc.stats(), timer.elapsed()});

@@ -37,7 +37,22 @@ struct PerplexityOptions {
   int64_t ctx = 0;         // window length; 0: default_ctx(protocol)
   int64_t max_chunks = 0;  // windows to evaluate; <= 0: all full windows
   int64_t batch = 512;     // tokens per forward call (bounds the logits held at once)
+  // Sees (and may rewrite) every matmul input, e.g. quant::EmulationObserver
+  // for an emulated quantized model; nullptr: none. Not owned.
+  model::Observer* observer = nullptr;
 };
+
+// One scored prediction: `logits` [n_vocab] at a scored position predict
+// `target`. `index` counts scored predictions from 0 in evaluation order
+// (window by window, position by position). `logits` is valid during the call.
+struct ScoredPrediction {
+  int64_t index = 0;
+  int64_t window = 0;
+  int64_t position = 0;  // position in the window of the logits row
+  std::span<const float> logits;
+  int32_t target = 0;
+};
+using ScoredFn = std::function<void(const ScoredPrediction&)>;
 
 struct PerplexityProgress {
   int64_t window = 0;     // windows done (1-based after the first)
@@ -61,11 +76,16 @@ struct PerplexityResult {
 // prepended when the tokenizer adds it by default.
 std::vector<int32_t> tokenize_for_perplexity(const tok::Tokenizer& tok, std::string_view text);
 
-// Perplexity of `model` over `tokens` (already tokenized). Throws fptq::Error
-// when ctx is too small (< 4 for llamacpp, < 2 for gptq) or the tokens do not
-// fill one window.
+// Scored predictions per window: ctx - 1 - ctx/2 (llamacpp), ctx - 1 (gptq).
+int64_t scored_per_window(Protocol p, int64_t ctx);
+
+// Perplexity of `model` over `tokens` (already tokenized). `on_scored`, when
+// given, is called for every scored prediction in order (KL divergence,
+// top-1 agreement). Throws fptq::Error when ctx is too small (< 4 for
+// llamacpp, < 2 for gptq) or the tokens do not fill one window.
 PerplexityResult perplexity(const model::Model& model, const tok::Tokenizer& tok,
                             std::span<const int32_t> tokens, const PerplexityOptions& opts,
-                            ThreadPool& pool, const ProgressFn& progress = {});
+                            ThreadPool& pool, const ProgressFn& progress = {},
+                            const ScoredFn& on_scored = {});
 
 }  // namespace fptq::eval
