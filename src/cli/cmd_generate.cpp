@@ -15,6 +15,7 @@
 #include "kernels/dispatch.h"
 #include "model/model.h"
 #include "model/sampling.h"
+#include "quant/emulation_observer.h"
 #include "tokenizer/tokenizer.h"
 
 namespace fptq::cli {
@@ -26,6 +27,7 @@ struct GenerateArgs {
   int64_t n_predict = 128;
   model::SamplingParams sampling;
   int threads = 1;
+  bool emulate = false;
 };
 
 // Writes the text of a growing token sequence to stdout as it grows, never
@@ -52,7 +54,13 @@ class TextStream {
 void run_generate(const GenerateArgs& a) {
   if (a.n_predict < 0) fail("-n {} must not be negative", a.n_predict);
   ThreadPool pool(a.threads);
-  const auto model = model::Model::load(a.model, pool);
+  const auto model = model::Model::load(
+      a.model, pool, {a.emulate ? model::RunMode::emulate : model::RunMode::integer});
+  // Emulation: F32 on the dequantized weights, activations fake-quantized at
+  // every matmul input exactly as the integer engine quantizes them.
+  std::unique_ptr<quant::EmulationObserver> emulation;
+  if (a.emulate) emulation = std::make_unique<quant::EmulationObserver>(model->act_spec());
+  fmt::print(stderr, "{}\n", model->describe());
   const auto tok = tok::Tokenizer::from_metadata(model->file().metadata, model->file().path);
   model::Sampler sampler(a.sampling);
 
@@ -72,7 +80,7 @@ void run_generate(const GenerateArgs& a) {
 
   std::vector<float> logits;
   Timer prompt_timer;
-  model->forward(ids, cache, pool, model::Logits::last, logits);
+  model->forward(ids, cache, pool, model::Logits::last, logits, emulation.get());
   const double prompt_s = prompt_timer.elapsed();
 
   Timer gen_timer;
@@ -85,7 +93,7 @@ void run_generate(const GenerateArgs& a) {
     out.update(ids, false);
     if (generated == a.n_predict) break;
     const int32_t one[1] = {next};
-    model->forward(one, cache, pool, model::Logits::last, logits);
+    model->forward(one, cache, pool, model::Logits::last, logits, emulation.get());
     ++decode_steps;
   }
   const double gen_s = gen_timer.elapsed();
@@ -95,10 +103,10 @@ void run_generate(const GenerateArgs& a) {
 
   fmt::print(stderr,
              "prompt: {} tokens in {:.3f} s ({:.1f} tokens/s); generation: {} tokens, {} decode "
-             "steps in {:.3f} s ({:.1f} tokens/s); threads {}, ISA {}\n",
+             "steps in {:.3f} s ({:.1f} tokens/s); threads {}, ISA {}, {} engine\n",
              n_prompt, prompt_s, double(n_prompt) / std::max(prompt_s, 1e-9), generated,
              decode_steps, gen_s, double(decode_steps) / std::max(gen_s, 1e-9), pool.size(),
-             kernels::isa_name(kernels::active_isa()));
+             kernels::isa_name(kernels::active_isa()), model::run_mode_name(model->mode()));
 }
 
 }  // namespace
@@ -120,6 +128,9 @@ void add_generate_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--seed", a->sampling.seed, "random seed (sampling is deterministic per seed)")
       ->capture_default_str();
+  cmd->add_flag("--emulate", a->emulate,
+                  "run quantized layers in F32 on the dequantized weights with fake-quantized "
+                  "activations (the exact emulation) instead of the integer kernels");
   add_threads_option(*cmd, &a->threads);
   cmd->callback([a] { run_generate(*a); });
 }

@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "io/model_file.h"
 #include "model/config.h"
+#include "model/engine_plan.h"
 #include "model/quant_spec.h"
 #include "tokenizer/tokenizer.h"
 
@@ -97,6 +98,7 @@ void run_info(const std::string& path) {
   fmt::print("  adds bos:        {}\n", tok->add_bos_by_default() ? "yes" : "no");
 
   print_fptq_section(*file, c);
+  fmt::print("engine: {}\n", model::plan_engine(*file, c, model::RunMode::integer).describe());
 
   int64_t params = 0;
   uint64_t bytes = 0;

@@ -5,7 +5,14 @@
 //   x = h + W_down · (SiLU(W_gate·m) ⊙ W_up·m),                 m = RMSNorm(h)
 // then logits = W_out · RMSNorm(x). Prompts run as one batch per call (the
 // matmuls see m = batch rows), decode steps as m = 1 (the GEMV path). An
-// Observer, when given, sees (and may rewrite) the input of every matmul.
+// Observer, when given, sees (and may rewrite) the float input of every
+// matmul, before the engine quantizes it.
+//
+// Engines (model/engine_plan.h): by default a quantized file runs on the
+// integer kernels (W4A8 for Q4_0, W8A8 for Q8_0, int8 activations per the
+// fptq.* keys, or dynamic per token for plain llama.cpp files); with
+// LoadOptions{RunMode::emulate} every layer runs in F32 on the dequantized
+// weights, for an emulating observer (quant::EmulationObserver(act_spec())).
 //
 // A Model is immutable after loading; forward() may run concurrently on
 // different KvCaches and thread pools.
@@ -20,6 +27,7 @@
 #include "core/thread_pool.h"
 #include "io/model_file.h"
 #include "model/config.h"
+#include "model/engine_plan.h"
 #include "model/kv_cache.h"
 #include "model/observer.h"
 #include "model/weights.h"
@@ -34,16 +42,25 @@ enum class Logits {
 
 class Model {
  public:
-  // Reads the config of `file` and loads its weights (packing on `pool`).
-  // Throws fptq::Error on a bad or unsupported model.
-  Model(std::shared_ptr<const io::ModelFile> file, ThreadPool& pool);
+  // Reads the config of `file`, plans the engine for `opt.mode` and loads
+  // the weights (packing on `pool`). Throws fptq::Error on a bad or
+  // unsupported model.
+  Model(std::shared_ptr<const io::ModelFile> file, ThreadPool& pool, LoadOptions opt = {});
   // Opens `path` (GGUF file or Hugging Face directory) and loads it.
-  static std::unique_ptr<Model> load(const std::string& path, ThreadPool& pool);
+  static std::unique_ptr<Model> load(const std::string& path, ThreadPool& pool,
+                                     LoadOptions opt = {});
 
   const LlamaConfig& config() const { return cfg_; }
   const io::ModelFile& file() const { return *file_; }
   std::shared_ptr<const io::ModelFile> file_ptr() const { return file_; }
   const Weights& weights() const { return w_; }
+  const EnginePlan& plan() const { return plan_; }
+  RunMode mode() const { return plan_.mode; }
+  // The activation quantizer of every matmul input, as the integer engine
+  // runs it (what an emulating observer must apply in emulate mode).
+  const QuantSpec& act_spec() const { return plan_.act; }
+  // One line for reports: engine, ISA, layers per kernel, points per quantizer.
+  std::string describe() const { return plan_.describe(); }
 
   // Runs `tokens` at positions cache.n_past() .. cache.n_past()+n-1 and
   // appends their keys/values to `cache`. Writes the requested logits into
@@ -59,6 +76,15 @@ class Model {
   void attention_block(int64_t l, Batch& b, KvCache& cache, ThreadPool& pool, Observer* obs) const;
   void ffn_block(int64_t l, Batch& b, ThreadPool& pool, Observer* obs) const;
   void attention(int64_t l, Batch& b, const KvCache& cache, ThreadPool& pool) const;
+  void attention_packed(int64_t l, Batch& b, const KvCache& cache, ThreadPool& pool) const;
+  void attention_direct(int64_t l, Batch& b, const KvCache& cache, ThreadPool& pool) const;
+  MatmulIn norm_input(int64_t layer, MatmulInput kind, const float* x,
+                      const std::vector<float>& gain, int64_t rows, Batch& b, Observer* obs) const;
+  MatmulIn silu_mul_input(int64_t layer, Batch& b, Observer* obs) const;
+  MatmulIn matmul_input(int64_t layer, MatmulInput kind, float* x, int64_t rows, int64_t cols,
+                        Batch& b, Observer* obs) const;
+  MatmulIn quantize_input(const PointEngine& p, float* x, int64_t rows, int64_t cols,
+                          Batch& b) const;
   void output_head(Batch& b, Logits which, std::vector<float>& logits, ThreadPool& pool,
                    Observer* obs) const;
   void observe(Observer* obs, int64_t layer, MatmulInput kind, float* x, int64_t rows,
@@ -66,6 +92,7 @@ class Model {
 
   std::shared_ptr<const io::ModelFile> file_;
   LlamaConfig cfg_;
+  EnginePlan plan_;
   Weights w_;
   std::vector<double> rope_inv_freq_;           // [n_rot/2]: base^(-2i/n_rot)
   std::vector<std::string> point_names_;        // [n_layer*4 + 1], see observe()

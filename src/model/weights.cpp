@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "io/dequant.h"
+#include "model/engine_plan.h"
 
 namespace fptq::model {
 
@@ -78,7 +79,7 @@ namespace {
 // Where a tensor of a given role goes in Weights.
 struct Slot {
   std::vector<float>* vec = nullptr;  // norms, embedding, biases
-  kernels::PackedF32* packed = nullptr;
+  Linear* linear = nullptr;
 };
 
 Slot slot_for(Weights& w, const WeightSpec& s) {
@@ -86,24 +87,24 @@ Slot slot_for(Weights& w, const WeightSpec& s) {
     switch (s.role) {
       case WeightRole::token_embd: return {&w.token_embd, nullptr};
       case WeightRole::output_norm: return {&w.output_norm, nullptr};
-      case WeightRole::output: return {nullptr, &w.output.w};
+      case WeightRole::output: return {nullptr, &w.output};
       default: break;
     }
   } else {
     LayerWeights& L = w.layers[size_t(s.layer)];
     switch (s.role) {
       case WeightRole::attn_norm: return {&L.attn_norm, nullptr};
-      case WeightRole::attn_q: return {nullptr, &L.q.w};
-      case WeightRole::attn_k: return {nullptr, &L.k.w};
-      case WeightRole::attn_v: return {nullptr, &L.v.w};
+      case WeightRole::attn_q: return {nullptr, &L.q};
+      case WeightRole::attn_k: return {nullptr, &L.k};
+      case WeightRole::attn_v: return {nullptr, &L.v};
       case WeightRole::attn_q_bias: return {&L.q.bias, nullptr};
       case WeightRole::attn_k_bias: return {&L.k.bias, nullptr};
       case WeightRole::attn_v_bias: return {&L.v.bias, nullptr};
-      case WeightRole::attn_output: return {nullptr, &L.o.w};
+      case WeightRole::attn_output: return {nullptr, &L.o};
       case WeightRole::ffn_norm: return {&L.ffn_norm, nullptr};
-      case WeightRole::ffn_gate: return {nullptr, &L.gate.w};
-      case WeightRole::ffn_up: return {nullptr, &L.up.w};
-      case WeightRole::ffn_down: return {nullptr, &L.down.w};
+      case WeightRole::ffn_gate: return {nullptr, &L.gate};
+      case WeightRole::ffn_up: return {nullptr, &L.up};
+      case WeightRole::ffn_down: return {nullptr, &L.down};
       default: break;
     }
   }
@@ -111,9 +112,26 @@ Slot slot_for(Weights& w, const WeightSpec& s) {
   return {};
 }
 
+// Fills L (of kind `kind`, input group `group` for W4A8) from tensor t, W [n][k].
+void load_linear(const io::TensorInfo& t, LinearKind kind, int64_t group, Linear& L) {
+  const int64_t k = t.ne[0], n = t.ne[1];
+  L.kind = kind;
+  switch (kind) {
+    case LinearKind::w4a8: L.w4 = kernels::pack_w4_from_q4_0(t.data, n, k, group); return;
+    case LinearKind::w8a8: L.w8 = kernels::pack_w8_from_q8_0(t.data, n, k); return;
+    case LinearKind::f32: {
+      const std::vector<float> values = io::dequantize_tensor(t);
+      FPTQ_CHECK(int64_t(values.size()) == t.n_elements());
+      L.w = kernels::pack_f32(values.data(), n, k);
+      return;
+    }
+  }
+}
+
 }  // namespace
 
-Weights load_weights(const io::ModelFile& file, const LlamaConfig& cfg, ThreadPool& pool) {
+Weights load_weights(const io::ModelFile& file, const LlamaConfig& cfg, const EnginePlan& plan,
+                     ThreadPool& pool) {
   Weights w;
   w.layers.resize(size_t(cfg.n_layer));
   std::vector<WeightSpec> specs;
@@ -123,16 +141,18 @@ Weights load_weights(const io::ModelFile& file, const LlamaConfig& cfg, ThreadPo
   pool.parallel_for(int64_t(specs.size()), [&](int64_t i, int) {
     const WeightSpec& s = specs[size_t(i)];
     const io::TensorInfo& t = file.tensor(s.name);
-    std::vector<float> values = io::dequantize_tensor(t);
-    FPTQ_CHECK(int64_t(values.size()) == t.n_elements());
     Slot slot = slot_for(w, s);
-    if (slot.packed) {
-      *slot.packed = kernels::pack_f32(values.data(), s.ne[1], s.ne[0]);
+    if (slot.linear) {
+      load_linear(t, plan.kind(s.name), plan.point(s.layer, input_of(s.role)).group, *slot.linear);
     } else {
-      *slot.vec = std::move(values);
+      *slot.vec = io::dequantize_tensor(t);
+      FPTQ_CHECK(int64_t(slot.vec->size()) == t.n_elements());
     }
   });
-  if (cfg.tied_output) w.output.w = kernels::pack_f32(w.token_embd.data(), cfg.n_vocab, cfg.dim);
+  if (cfg.tied_output) {
+    load_linear(file.tensor("token_embd.weight"), plan.kind("output.weight"),
+                plan.output.group, w.output);
+  }
   return w;
 }
 

@@ -14,8 +14,8 @@
 
 #include "core/thread_pool.h"
 #include "io/model_file.h"
-#include "kernels/matmul_f32.h"
 #include "model/config.h"
+#include "model/linear.h"
 
 namespace fptq::model {
 
@@ -55,12 +55,6 @@ void for_each_weight(const LlamaConfig& cfg, const std::function<void(const Weig
 // GGUF name of a block tensor: block_tensor_name(3, "attn_q", "weight").
 std::string block_tensor_name(int64_t layer, std::string_view base, std::string_view suffix);
 
-// A linear layer y = x·Wᵀ (+ b): W [n][k] packed for matmul_f32.
-struct Linear {
-  kernels::PackedF32 w;
-  std::vector<float> bias;  // [n] or empty
-};
-
 struct LayerWeights {
   std::vector<float> attn_norm;  // [dim]
   Linear q, k, v;                // [n_head*head_dim][dim], [kv_dim][dim], [kv_dim][dim]
@@ -74,12 +68,18 @@ struct Weights {
   std::vector<float> token_embd;  // [n_vocab][dim]
   std::vector<LayerWeights> layers;
   std::vector<float> output_norm;  // [dim]
-  Linear output;                   // [n_vocab][dim] (a packed copy of token_embd when tied)
+  Linear output;                   // [n_vocab][dim] (token_embd repacked when tied)
 };
 
-// Dequantizes every tensor of for_each_weight(cfg) to F32 and packs the
-// matrices. Tensors are converted in parallel on `pool`. Throws fptq::Error
-// when a tensor has a type fptq cannot dequantize.
-Weights load_weights(const io::ModelFile& file, const LlamaConfig& cfg, ThreadPool& pool);
+struct EnginePlan;  // model/engine_plan.h
+
+// Loads every tensor of for_each_weight(cfg): each linear layer in the kernel
+// plan.kinds names (F32: dequantized and packed; W4A8: the Q4_0 blocks
+// repacked with the group of its input point; W8A8: the Q8_0 blocks
+// repacked), norms, biases and the embedding as F32. Tensors are converted in
+// parallel on `pool`. Throws fptq::Error when a tensor has a type fptq cannot
+// dequantize.
+Weights load_weights(const io::ModelFile& file, const LlamaConfig& cfg, const EnginePlan& plan,
+                     ThreadPool& pool);
 
 }  // namespace fptq::model

@@ -1,0 +1,43 @@
+// The activations of the tokens in flight through one forward pass (private
+// to the model's .cpp files).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "model/model.h"
+
+namespace fptq::model {
+
+struct Model::Batch {
+  int64_t rows = 0;  // tokens in flight
+  int64_t pos0 = 0;  // position of the first
+  std::vector<float> x;          // [rows][dim] residual stream
+  std::vector<float> xn;         // [rows][dim] RMSNorm(x), the matmul input
+  std::vector<float> q;          // [rows][n_head*head_dim]
+  std::vector<float> att;        // [rows][n_head*head_dim] attention output
+  std::vector<float> proj;       // [rows][dim] W_o / W_down output
+  std::vector<float> gate, up;   // [rows][ffn_dim]
+  // The int8 form of the current matmul input (integer engine):
+  std::vector<int8_t> xq;          // [rows][k] codes, k <= max_in
+  std::vector<float> xs;           // [rows] Δ per row
+  std::vector<int32_t> group_sums; // [rows][k/32] at most
+
+  Batch(const LlamaConfig& c, int64_t rows_, int64_t pos0_) : rows(rows_), pos0(pos0_) {
+    const size_t r = size_t(rows);
+    const size_t max_in = size_t(std::max({c.dim, c.n_head * c.head_dim, c.ffn_dim}));
+    x.resize(r * size_t(c.dim));
+    xn.resize(r * size_t(c.dim));
+    q.resize(r * size_t(c.n_head * c.head_dim));
+    att.resize(q.size());
+    proj.resize(r * size_t(c.dim));
+    gate.resize(r * size_t(c.ffn_dim));
+    up.resize(gate.size());
+    xq.resize(r * max_in);
+    xs.resize(r);
+    group_sums.resize(r * (max_in / 32 + 1));
+  }
+};
+
+}  // namespace fptq::model
