@@ -13,6 +13,7 @@ void add_perplexity_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 void add_calibrate_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
 
 // Adds --threads (default: hardware threads) to `cmd`, storing into `*threads`.
 void add_threads_option(CLI::App& cmd, int* threads);
