@@ -1,14 +1,19 @@
-// fptq perplexity MODEL -f FILE: perplexity under the llamacpp or gptq protocol.
+// fptq perplexity MODEL -f FILE: perplexity under the llamacpp or gptq
+// protocol; quantized models run with exact activation emulation; with
+// --kl-base, KL divergence and top-1 agreement against a saved FP run.
+#include <filesystem>
 #include <memory>
 #include <string>
 
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/eval_model.h"
+#include "core/error.h"
 #include "core/thread_pool.h"
 #include "core/timer.h"
+#include "eval/kl_base.h"
 #include "eval/perplexity.h"
-#include "kernels/dispatch.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -22,8 +27,20 @@ struct PerplexityArgs {
   int64_t ctx = 0;
   int64_t chunks = 0;
   int64_t batch = 512;
+  bool emulate = false;
+  std::string kl_base;
+  int64_t kl_top_k = eval::kDefaultKlTopK;
   int threads = 1;
 };
+
+void print_ppl(const eval::PerplexityResult& r, const EvalModel& m, int threads) {
+  fmt::print("PPL = {:.4f} ± {:.4f}\n", r.stats.ppl, r.stats.ppl_stderr);
+  fmt::print("tokens: {} in the text, {} scored; windows: {} of {} tokens; protocol: {}{}; "
+             "threads: {}; time: {:.2f} s\n",
+             r.n_tokens, r.stats.n, r.n_windows, r.ctx, eval::protocol_name(r.protocol),
+             r.bos_first ? " (BOS first)" : "", threads, r.seconds);
+  fmt::print("engine: {}\n", m.engine);
+}
 
 void run_perplexity(const PerplexityArgs& a) {
   eval::PerplexityOptions opts;
@@ -31,33 +48,55 @@ void run_perplexity(const PerplexityArgs& a) {
   opts.ctx = a.ctx;
   opts.max_chunks = a.chunks;
   opts.batch = a.batch;
-  const char* isa = kernels::isa_name(kernels::active_isa());
+
+  // Compare mode when the base file exists; read it before the slow work.
+  const bool compare = !a.kl_base.empty() && std::filesystem::exists(a.kl_base);
+  eval::KlBase base;
+  if (compare) base = eval::read_kl_base(a.kl_base);
 
   ThreadPool pool(a.threads);
   Timer load_timer;
-  const auto model = model::Model::load(a.model, pool);
-  const auto tok = tok::Tokenizer::from_metadata(model->file().metadata, model->file().path);
+  const EvalModel m = load_eval_model(a.model, pool, a.emulate);
+  opts.observer = m.observer();
+  const auto tok = tok::Tokenizer::from_metadata(m.model->file().metadata, m.model->file().path);
   const std::string text = read_text_file(a.file);
   const std::vector<int32_t> tokens = eval::tokenize_for_perplexity(*tok, text);
   fmt::print(stderr, "loaded and tokenized in {:.2f} s: {} tokens\n", load_timer.elapsed(),
              tokens.size());
 
+  const int64_t ctx = a.ctx > 0 ? a.ctx : eval::default_ctx(opts.protocol);
   double last_report = -1;
   auto progress = [&](const eval::PerplexityProgress& p) {
     if (p.window != p.n_windows && p.seconds - last_report < 1.0) return;
     last_report = p.seconds;
     fmt::print(stderr, "[{}/{}] PPL {:.4f}  {:.1f} s, {:.1f} tokens/s\n", p.window, p.n_windows,
                p.so_far.ppl, p.seconds,
-               double(p.window) * double(opts.ctx > 0 ? opts.ctx : eval::default_ctx(opts.protocol)) /
-                   std::max(p.seconds, 1e-9));
+               double(p.window) * double(ctx) / std::max(p.seconds, 1e-9));
   };
-  const eval::PerplexityResult r = eval::perplexity(*model, *tok, tokens, opts, pool, progress);
 
-  fmt::print("PPL = {:.4f} ± {:.4f}\n", r.stats.ppl, r.stats.ppl_stderr);
-  fmt::print("tokens: {} in the text, {} scored; windows: {} of {} tokens; protocol: {}{}; "
-             "ISA: {}; threads: {}; time: {:.2f} s\n",
-             r.n_tokens, r.stats.n, r.n_windows, r.ctx, eval::protocol_name(r.protocol),
-             r.bos_first ? " (BOS first)" : "", isa, pool.size(), r.seconds);
+  if (compare) {
+    const eval::KlCompareRun r =
+        eval::perplexity_vs_kl_base(*m.model, *tok, tokens, opts, base, pool, progress);
+    print_ppl(r.ppl, m, pool.size());
+    const eval::KlStats& k = r.kl;
+    fmt::print("KL divergence vs {} ({} positions, base top-{} + tail bucket: a lower bound on the "
+               "full-vocabulary KL; mean base mass outside the top-{}: {:.2e}):\n",
+               a.kl_base, k.n, base.top_k, base.top_k, k.mean_tail_mass);
+    fmt::print("  mean KLD = {:.6f} ± {:.6f}   median {:.6f}   p99 {:.6f}   max {:.6f}\n", k.mean,
+               k.mean_stderr, k.median, k.p99, k.max);
+    fmt::print("  top-1 agreement = {:.2f}% ± {:.2f}%\n", 100 * k.top1, 100 * k.top1_stderr);
+    return;
+  }
+  if (!a.kl_base.empty()) {
+    const eval::KlBaseRun r = eval::perplexity_record_kl_base(*m.model, *tok, tokens, opts, pool,
+                                                              a.kl_top_k, progress);
+    eval::write_kl_base(a.kl_base, r.base);
+    print_ppl(r.ppl, m, pool.size());
+    fmt::print("KL base written to {}: top-{} log-probabilities of {} positions\n", a.kl_base,
+               r.base.top_k, r.base.n_positions());
+    return;
+  }
+  print_ppl(eval::perplexity(*m.model, *tok, tokens, opts, pool, progress), m, pool.size());
 }
 
 }  // namespace
@@ -67,7 +106,13 @@ void add_perplexity_command(CLI::App& app) {
       "perplexity",
       "Perplexity of a model on a text file. Protocol llamacpp (default, ctx 512): "
       "non-overlapping windows starting with BOS, second half of each window scored. Protocol "
-      "gptq (ctx 2048): every prediction scored. The tail shorter than a window is dropped.");
+      "gptq (ctx 2048): every prediction scored. The tail shorter than a window is dropped.\n"
+      "Quantized GGUFs (from `fptq quantize`) run with their int8 activation quantizers "
+      "emulated exactly on the F32 path.\n"
+      "KL divergence: `--kl-base FILE` on the FP model (FILE absent) saves its top-K "
+      "log-probabilities on the scored tokens with the token ids, protocol and ctx; on a "
+      "quantized model (FILE present) it reports KL(P_FP || P_quant) mean/median/p99/max and "
+      "top-1 agreement on the same tokens (the window count defaults to the base's).");
   auto a = std::make_shared<PerplexityArgs>();
   cmd->add_option("MODEL", a->model, "GGUF file or Hugging Face model directory")->required();
   cmd->add_option("-f,--file", a->file, "text file (e.g. wikitext-2-raw test)")->required();
@@ -77,6 +122,14 @@ void add_perplexity_command(CLI::App& app) {
   cmd->add_option("-c,--ctx", a->ctx, "window length in tokens (default: 512 llamacpp, 2048 gptq)");
   cmd->add_option("--chunks", a->chunks, "evaluate only the first N windows (default: all)");
   cmd->add_option("-b,--batch", a->batch, "tokens per forward batch")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_flag("--emulate", a->emulate,
+                "run a quantized model on the F32 path with exact int8 activation emulation");
+  cmd->add_option("--kl-base", a->kl_base,
+                  "absent file: save the FP model's top-K log-probabilities there; existing "
+                  "file: report KL divergence and top-1 agreement against it");
+  cmd->add_option("--kl-top-k", a->kl_top_k, "log-probabilities kept per position when saving")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   add_threads_option(*cmd, &a->threads);

@@ -42,7 +42,8 @@ int main(int argc, char** argv) {
   fptq::cli::add_tokenize_command(app);
   fptq::cli::add_calibrate_command(app);
   fptq::cli::add_quantize_command(app);
-  fptq::cli::add_bench_command(app);
+  fptq::cli::add_mmlu_command(app);
+  fptq::cli::add_compare_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
