@@ -15,6 +15,7 @@ void add_calibrate_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
 void add_mmlu_command(CLI::App& app);
 void add_compare_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
 
 // Adds --threads (default: hardware threads) to `cmd`, storing into `*threads`.
 void add_threads_option(CLI::App& cmd, int* threads);

@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   fptq::cli::add_quantize_command(app);
   fptq::cli::add_mmlu_command(app);
   fptq::cli::add_compare_command(app);
+  fptq::cli::add_bench_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
