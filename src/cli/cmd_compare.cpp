@@ -22,6 +22,7 @@
 #include "eval/perplexity.h"
 #include "io/model_file.h"
 #include "model/model.h"
+#include "model/quant_spec.h"
 #include "quant/calib_stats.h"
 #include "quant/quantize_model.h"
 #include "quant/scheme.h"
@@ -42,6 +43,7 @@ struct CompareArgs {
   int64_t chunks = 0;
   int64_t group = 128;
   int64_t top_k = eval::kDefaultKlTopK;
+  bool emulate = false;
   int threads = 1;
 };
 
@@ -112,8 +114,12 @@ void run_compare(const CompareArgs& a) {
   Timer timer;
   ThreadPool pool(a.threads);
   const auto file = io::open_model(a.model);
-  const EvalModel fp = load_eval_model(file, pool, false);
-  if (fp.emulation) fail("compare: {} is already quantized (fptq.* keys); give the FP model", a.model);
+  // The FP reference: the F32 path, no activation quantized (even for a
+  // plain Q4_0/Q8_0 file, which the integer engine would run W4A8/W8A8).
+  EvalModel fp;
+  fp.model = std::make_unique<model::Model>(file, pool, model::LoadOptions{model::RunMode::emulate});
+  fp.engine = "F32 on the file's weights (dequantized), no activation quantization";
+  if (model::read_quant_spec(*file, fp.model->config().n_layer).present) fail("compare: {} is already quantized (fptq.* keys); give the FP model", a.model);
   const auto tok = tok::Tokenizer::from_metadata(file->metadata, file->path);
   const std::vector<int32_t> tokens = eval::tokenize_for_perplexity(*tok, read_text_file(a.file));
 
@@ -157,6 +163,7 @@ void run_compare(const CompareArgs& a) {
   rows.push_back({"FP", "F32 (as loaded)", mib(std::filesystem::file_size(a.model)), "—",
                   base.ppl.stats});
   std::vector<std::string> fallback_notes;
+  std::string quant_engine;
   for (quant::Scheme s : schemes) {
     const std::string name(quant::scheme_name(s));
     quant::QuantizeOptions qo;
@@ -173,7 +180,8 @@ void run_compare(const CompareArgs& a) {
     for (const auto* t : rep.fallbacks()) ++notes[t->note];
     for (const auto& [note, n] : notes)
       fallback_notes.push_back(fmt::format("{}: {} tensor(s): {}", name, n, note));
-    const EvalModel q = load_eval_model(out, pool, true);
+    const EvalModel q = load_eval_model(out, pool, a.emulate);
+    quant_engine = q.engine;
     label = name;
     const eval::KlCompareRun r =
         eval::perplexity_vs_kl_base(*q.model, *tok, tokens, popts, base.base, pool, progress);
@@ -190,9 +198,8 @@ void run_compare(const CompareArgs& a) {
   fmt::print("calibration: {} × {} tokens from {} (seed {}), shared by every scheme\n",
              stats.provenance.samples, stats.provenance.seqlen, stats.provenance.source,
              stats.provenance.seed);
-  fmt::print("evaluation: FP = {}; quantized = F32 engine on the dequantized int4/int8 weights "
-             "with exact int8 activation emulation (quant::EmulationObserver)\n",
-             fp.engine);
+  fmt::print("evaluation: FP = {}; quantized ({}) = {}\n", fp.engine,
+             a.emulate ? "--emulate" : "integer engine", quant_engine);
   fmt::print("KLD: KL(P_FP || P_scheme) over the FP top-{} + tail bucket (a lower bound on the "
              "full KL); int4 group {}\n\n",
              a.top_k, a.group);
@@ -226,7 +233,8 @@ void add_compare_command(CLI::App& app) {
       "size, PPL ± stderr, ΔPPL vs FP, mean KL divergence to the FP model, top-1 agreement, and "
       "how many activation points went static / LAE+static / dynamic / fp. The model is "
       "calibrated once (or --stats is read) and every scheme uses those statistics. Quantized "
-      "models are evaluated with exact int8 activation emulation on the F32 engine.");
+      "models run on the integer engine (W4A8/W8A8 kernels), or with --emulate on the F32 "
+      "path with exact int8 activation emulation.");
   auto a = std::make_shared<CompareArgs>();
   cmd->add_option("MODEL", a->model, "FP GGUF file or Hugging Face model directory")->required();
   cmd->add_option("-f,--file", a->file, "evaluation text (e.g. wikitext-2-raw test)")->required();
@@ -245,6 +253,10 @@ void add_compare_command(CLI::App& app) {
   cmd->add_option("--kl-top-k", a->top_k, "FP log-probabilities kept per position for the KLD")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  cmd->add_flag("--emulate",
+                a->emulate,
+                "evaluate the quantized models on the F32 path with exact int8 activation "
+                "emulation instead of the integer engine");
   add_threads_option(*cmd, &a->threads);
   cmd->callback([a] { run_compare(*a); });
 }

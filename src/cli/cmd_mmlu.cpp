@@ -84,7 +84,8 @@ void add_mmlu_command(CLI::App& app) {
       "(\"The following are multiple choice questions (with answers) about <subject>.\"), the "
       "answer chosen by the largest log-likelihood of \" A\"/\" B\"/\" C\"/\" D\" after "
       "\"Answer:\". Prints accuracy per category (humanities, STEM, social sciences, other) and "
-      "the average over all questions. Quantized GGUFs run with exact activation emulation. "
+      "the average over all questions. Quantized GGUFs run on the integer engine (--emulate: "
+      "F32 path with exact activation emulation). "
       "Progress per subject on stderr.");
   auto a = std::make_shared<MmluArgs>();
   cmd->add_option("MODEL", a->model, "GGUF file or Hugging Face model directory")->required();
@@ -98,7 +99,7 @@ void add_mmlu_command(CLI::App& app) {
   cmd->add_option("--subjects", a->subjects, "comma-separated subjects (default: all 57)");
   cmd->add_flag("--per-subject", a->per_subject, "also print one row per subject");
   cmd->add_flag("--emulate", a->emulate,
-                "run a quantized model on the F32 path with exact int8 activation emulation");
+                "run on the F32 path with exact int8 activation emulation (default: the integer engine)");
   add_threads_option(*cmd, &a->threads);
   cmd->callback([a] { run_mmlu(*a); });
 }

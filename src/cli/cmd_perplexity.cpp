@@ -107,8 +107,8 @@ void add_perplexity_command(CLI::App& app) {
       "Perplexity of a model on a text file. Protocol llamacpp (default, ctx 512): "
       "non-overlapping windows starting with BOS, second half of each window scored. Protocol "
       "gptq (ctx 2048): every prediction scored. The tail shorter than a window is dropped.\n"
-      "Quantized GGUFs (from `fptq quantize`) run with their int8 activation quantizers "
-      "emulated exactly on the F32 path.\n"
+      "Quantized GGUFs run on the integer engine (W4A8/W8A8), or with --emulate on the F32 path "
+      "with their int8 activation quantizers emulated exactly.\n"
       "KL divergence: `--kl-base FILE` on the FP model (FILE absent) saves its top-K "
       "log-probabilities on the scored tokens with the token ids, protocol and ctx; on a "
       "quantized model (FILE present) it reports KL(P_FP || P_quant) mean/median/p99/max and "
@@ -125,7 +125,7 @@ void add_perplexity_command(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_flag("--emulate", a->emulate,
-                "run a quantized model on the F32 path with exact int8 activation emulation");
+                "run on the F32 path with exact int8 activation emulation (default: the integer engine)");
   cmd->add_option("--kl-base", a->kl_base,
                   "absent file: save the FP model's top-K log-probabilities there; existing "
                   "file: report KL divergence and top-1 agreement against it");

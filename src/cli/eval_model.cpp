@@ -3,27 +3,22 @@
 #include <fmt/format.h>
 
 #include "io/model_file.h"
-#include "kernels/dispatch.h"
-#include "model/quant_spec.h"
 
 namespace fptq::cli {
 
 EvalModel load_eval_model(std::shared_ptr<const io::ModelFile> file, ThreadPool& pool,
                           bool emulate) {
   EvalModel m;
-  m.model = std::make_unique<model::Model>(file, pool);
-  const model::QuantSpec spec = model::read_quant_spec(*file, m.model->config().n_layer);
-  const std::string isa = kernels::isa_name(kernels::active_isa());
-  if (spec.present) {
-    m.emulation = std::make_unique<quant::EmulationObserver>(spec);
-    m.engine = fmt::format("F32 engine on the dequantized weights with exact int8 activation "
-                           "emulation (scheme {}{}; ISA {})",
-                           spec.scheme, emulate ? ", --emulate" : "", isa);
+  model::LoadOptions opt;
+  opt.mode = emulate ? model::RunMode::emulate : model::RunMode::integer;
+  m.model = std::make_unique<model::Model>(file, pool, opt);
+  if (emulate) {
+    // The F32 path on dequantized weights; the observer rounds every matmul
+    // input through the quantizer the integer engine would apply.
+    m.emulation = std::make_unique<quant::EmulationObserver>(m.model->act_spec());
+    m.engine = m.model->describe() + "; exact int8 activation emulation (quant::EmulationObserver)";
   } else {
-    m.engine = fmt::format("F32 engine{} (ISA {})",
-                           emulate ? "; --emulate: the file has no fptq.* keys, nothing to emulate"
-                                   : "",
-                           isa);
+    m.engine = m.model->describe();
   }
   return m;
 }

@@ -1,6 +1,7 @@
-// Loading a model for evaluation (perplexity, mmlu, compare): a quantized
-// GGUF (fptq.* keys) gets the exact emulation of its activation quantizers
-// (quant::EmulationObserver on the F32 path), a plain model runs as it is.
+// Loading a model for evaluation (perplexity, mmlu, compare): by default the
+// engine's integer path (W4A8/W8A8 kernels for quantized tensors), or with
+// `emulate` the F32 path plus the exact emulation of the activation
+// quantizers (quant::EmulationObserver over Model::act_spec()).
 #pragma once
 
 #include <memory>
@@ -19,10 +20,7 @@ struct EvalModel {
   model::Observer* observer() const { return emulation.get(); }
 };
 
-// Loads `path`. A file with fptq.* keys runs the F32 path (weights
-// dequantized exactly from Q4_0/Q8_0) with every matmul input rounded through
-// its int8 quantizer; `emulate` asks for that explicitly (it is also what
-// runs by default until the engine's integer path is the default load).
+// Loads `path` in integer mode, or in emulate mode with the observer.
 EvalModel load_eval_model(const std::string& path, ThreadPool& pool, bool emulate);
 
 // The same for an already opened file.
