@@ -29,8 +29,8 @@ Measured quantized_ppl(const QuantizeOptions& o, const CalibStatsSet& stats, Thr
   auto src = io::open_model(stories_path());
   Measured m{0, quantize_model(src, stats, o, out, pool)};
   auto qfile = io::read_gguf(out);
-  const model::Model q(qfile, pool);
-  EmulationObserver emu(model::read_quant_spec(*qfile, q.config().n_layer));
+  const model::Model q(qfile, pool, {model::RunMode::emulate});
+  EmulationObserver emu(q.act_spec());
   m.ppl = text_ppl(q, golden_ids(), pool, &emu);
   return m;
 }

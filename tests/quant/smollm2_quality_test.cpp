@@ -91,8 +91,8 @@ TEST(SmolLM2Quality, EmulatedPerplexity) {
     std::printf("%s: quantized in %.1f s; %s", std::string(scheme_name(schemes[i])).c_str(),
                 qt.elapsed(), format_quantize_summary(rep).c_str());
     auto qfile = io::read_gguf(out);
-    const model::Model q(qfile, pool);
-    EmulationObserver emu(model::read_quant_spec(*qfile, q.config().n_layer));
+    const model::Model q(qfile, pool, {model::RunMode::emulate});
+    EmulationObserver emu(q.act_spec());
     Timer et;
     ppl[i] = llamacpp_ppl(q, tokens, bos, chunks, pool, &emu);
     std::printf("%s: emulated PPL %.4f (%.0f s)\n", std::string(scheme_name(schemes[i])).c_str(),
