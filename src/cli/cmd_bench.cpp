@@ -50,6 +50,7 @@ struct BenchArgs {
   int warmup = 1;
   uint64_t seed = 42;
   std::string output;  // JSONL file, appended to
+  bool emulate = false;  // F32 on dequantized weights instead of the integer engine
 };
 
 double cpu_seconds() {
@@ -232,8 +233,11 @@ void run_bench(const BenchArgs& a) {
   {
     ThreadPool load_pool(*std::max_element(threads.begin(), threads.end()));
     Timer t;
-    m = model::Model::load(a.model, load_pool);
-    fmt::print(stderr, "fptq bench: loaded {} in {:.2f} s\n", a.model, t.elapsed());
+    model::LoadOptions opt;
+    opt.mode = a.emulate ? model::RunMode::emulate : model::RunMode::integer;
+    m = model::Model::load(a.model, load_pool, opt);
+    fmt::print(stderr, "fptq bench: loaded {} in {:.2f} s\nengine: {}\n", a.model, t.elapsed(),
+               m->describe());
   }
   const auto tok = tok::Tokenizer::from_metadata(m->file().metadata, m->file().path);
   const int32_t bos = tok->add_bos_by_default() && tok->bos_id() >= 0 ? tok->bos_id() : -1;
@@ -251,6 +255,7 @@ void run_bench(const BenchArgs& a) {
     if (!jsonl) fail("{}: cannot open for writing", a.output);
   }
   const std::string backend = fmt::format("CPU {}", isa);
+  const std::string engine = m->describe();
 
   fmt::print("| {:<30} | {:>10} | {:>10} | {:<16} | {:>7} | {:>8} | {:>20} | {:>12} |\n", "model",
              "size", "params", "backend", "threads", "test", "t/s", "t/CPU-s");
@@ -288,6 +293,7 @@ void run_bench(const BenchArgs& a) {
             {"time", when},
             {"backend", "CPU"},
             {"isa", isa},
+            {"engine", engine},
             {"model_filename", a.model},
             {"model_type", facts.desc},
             {"fptq_scheme", facts.scheme},
@@ -317,8 +323,8 @@ void run_bench(const BenchArgs& a) {
       }
     }
   }
-  fmt::print("\nbuild: {} ({}), {} warm-up + {} timed runs per test, seed {}\n", FPTQ_BUILD_COMMIT,
-             isa, a.warmup, a.reps, a.seed);
+  fmt::print("\nbuild: {} ({}), {} warm-up + {} timed runs per test, seed {}\nengine: {}\n",
+             FPTQ_BUILD_COMMIT, isa, a.warmup, a.reps, a.seed, engine);
 }
 
 }  // namespace
@@ -345,6 +351,9 @@ void add_bench_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--seed", a->seed, "seed of the random token ids")->capture_default_str();
   cmd->add_option("-o,--output", a->output, "append one JSON line per test to this file");
+  cmd->add_flag("--emulate", a->emulate,
+                "run every layer in F32 on dequantized weights (the FP baseline) instead of the "
+                "integer engine");
   cmd->callback([a] { run_bench(*a); });
 }
 

@@ -111,6 +111,7 @@ TEST_F(BenchCli, TableAndJsonlForEachTestAndThreadCount) {
       EXPECT_EQ(j.at("warmup").get<int>(), 1);
       EXPECT_EQ(j.at("backend"), "CPU");
       EXPECT_FALSE(j.at("isa").get<std::string>().empty());
+      EXPECT_FALSE(j.at("engine").get<std::string>().empty());
       EXPECT_FALSE(j.at("build_commit").get<std::string>().empty());
       EXPECT_EQ(j.at("model_file_bytes").get<uint64_t>(), file_bytes);
       EXPECT_EQ(j.at("model_n_params").get<int64_t>(), 292800);  // stories260K's tensors
@@ -182,6 +183,18 @@ TEST_F(BenchCli, ZeroLengthSkipsATest) {
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].at("test"), "tg2");
   EXPECT_EQ(rows[0].at("stddev_ts").get<double>(), 0.0);  // one sample
+}
+
+TEST_F(BenchCli, EmulateRunsTheF32Engine) {
+  testing::TempDir dir;
+  const auto out = dir / "r.jsonl";
+  const CliRun r =
+      fptq("bench " + stories() + " -p 4 -n 2 -r 1 -t 1 --emulate -o " + quoted(out.string()));
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto rows = read_jsonl(out);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_TRUE(contains(rows[0].at("engine").get<std::string>(), "emulate"))
+      << rows[0].at("engine");
 }
 
 TEST_F(BenchCli, BadArgumentsFailWithOneLineAndNoOutput) {
