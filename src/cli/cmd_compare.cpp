@@ -116,9 +116,7 @@ void run_compare(const CompareArgs& a) {
   const auto file = io::open_model(a.model);
   // The FP reference: the F32 path, no activation quantized (even for a
   // plain Q4_0/Q8_0 file, which the integer engine would run W4A8/W8A8).
-  EvalModel fp;
-  fp.model = std::make_unique<model::Model>(file, pool, model::LoadOptions{model::RunMode::emulate});
-  fp.engine = "F32 on the file's weights (dequantized), no activation quantization";
+  const EvalModel fp = load_eval_model(file, pool, EvalEngine::f32);
   if (model::read_quant_spec(*file, fp.model->config().n_layer).present) fail("compare: {} is already quantized (fptq.* keys); give the FP model", a.model);
   const auto tok = tok::Tokenizer::from_metadata(file->metadata, file->path);
   const std::vector<int32_t> tokens = eval::tokenize_for_perplexity(*tok, read_text_file(a.file));
@@ -180,7 +178,7 @@ void run_compare(const CompareArgs& a) {
     for (const auto* t : rep.fallbacks()) ++notes[t->note];
     for (const auto& [note, n] : notes)
       fallback_notes.push_back(fmt::format("{}: {} tensor(s): {}", name, n, note));
-    const EvalModel q = load_eval_model(out, pool, a.emulate);
+    const EvalModel q = load_eval_model(out, pool, a.emulate ? EvalEngine::emulate : EvalEngine::integer);
     quant_engine = q.engine;
     label = name;
     const eval::KlCompareRun r =

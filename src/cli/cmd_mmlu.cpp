@@ -22,6 +22,7 @@ struct MmluArgs {
   int64_t shots = 5;
   std::string subjects;
   bool emulate = false;
+  bool f32 = false;
   bool per_subject = false;
   int threads = 1;
 };
@@ -36,7 +37,7 @@ std::vector<std::string> split_commas(const std::string& s) {
 
 void run_mmlu(const MmluArgs& a) {
   ThreadPool pool(a.threads);
-  const EvalModel m = load_eval_model(a.model, pool, a.emulate);
+  const EvalModel m = load_eval_model(a.model, pool, eval_engine(a.emulate, a.f32));
   const auto tok = tok::Tokenizer::from_metadata(m.model->file().metadata, m.model->file().path);
   eval::MmluOptions o;
   o.data_dir = a.data;
@@ -100,6 +101,9 @@ void add_mmlu_command(CLI::App& app) {
   cmd->add_flag("--per-subject", a->per_subject, "also print one row per subject");
   cmd->add_flag("--emulate", a->emulate,
                 "run on the F32 path with exact int8 activation emulation (default: the integer engine)");
+  cmd->add_flag("--f32", a->f32,
+                "run every layer in F32 on the dequantized weights, nothing quantized at run time "
+                "(the FP reference of a file, e.g. for --kl-base)");
   add_threads_option(*cmd, &a->threads);
   cmd->callback([a] { run_mmlu(*a); });
 }

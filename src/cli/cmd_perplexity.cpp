@@ -28,6 +28,7 @@ struct PerplexityArgs {
   int64_t chunks = 0;
   int64_t batch = 512;
   bool emulate = false;
+  bool f32 = false;
   std::string kl_base;
   int64_t kl_top_k = eval::kDefaultKlTopK;
   int threads = 1;
@@ -56,7 +57,7 @@ void run_perplexity(const PerplexityArgs& a) {
 
   ThreadPool pool(a.threads);
   Timer load_timer;
-  const EvalModel m = load_eval_model(a.model, pool, a.emulate);
+  const EvalModel m = load_eval_model(a.model, pool, eval_engine(a.emulate, a.f32));
   opts.observer = m.observer();
   const auto tok = tok::Tokenizer::from_metadata(m.model->file().metadata, m.model->file().path);
   const std::string text = read_text_file(a.file);
@@ -126,6 +127,9 @@ void add_perplexity_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--emulate", a->emulate,
                 "run on the F32 path with exact int8 activation emulation (default: the integer engine)");
+  cmd->add_flag("--f32", a->f32,
+                "run every layer in F32 on the dequantized weights, nothing quantized at run time "
+                "(the FP reference of a file, e.g. for --kl-base)");
   cmd->add_option("--kl-base", a->kl_base,
                   "absent file: save the FP model's top-K log-probabilities there; existing "
                   "file: report KL divergence and top-1 agreement against it");

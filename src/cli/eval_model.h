@@ -20,11 +20,20 @@ struct EvalModel {
   model::Observer* observer() const { return emulation.get(); }
 };
 
-// Loads `path` in integer mode, or in emulate mode with the observer.
-EvalModel load_eval_model(const std::string& path, ThreadPool& pool, bool emulate);
+enum class EvalEngine {
+  integer,  // the engine's default: W4A8/W8A8 kernels (a plain Q4_0/Q8_0 file: dynamic int8)
+  emulate,  // F32 path + exact emulation of the activation quantizers
+  f32,      // F32 path, nothing quantized at run time: the FP reference of a file
+};
+
+// Loads `path` for `engine`.
+EvalModel load_eval_model(const std::string& path, ThreadPool& pool, EvalEngine engine);
 
 // The same for an already opened file.
 EvalModel load_eval_model(std::shared_ptr<const io::ModelFile> file, ThreadPool& pool,
-                          bool emulate);
+                          EvalEngine engine);
+
+// --emulate / --f32 flags to an engine; throws fptq::Error when both are given.
+EvalEngine eval_engine(bool emulate, bool f32);
 
 }  // namespace fptq::cli

@@ -15,7 +15,7 @@ TEST(PerplexityKlCli, RecordThenCompare) {
                 .status,
             0);
   const CliRun rec = fptq("perplexity " + stories() + " -f " + wiki() +
-                          " -c 128 --chunks 3 -t 2 --kl-base " + base);
+                          " -c 128 --chunks 3 -t 2 --f32 --kl-base " + base);
   ASSERT_EQ(rec.status, 0) << rec.err;
   EXPECT_TRUE(contains(rec.out, "KL base written")) << rec.out;
   for (const char* mode : {"", " --emulate"}) {
