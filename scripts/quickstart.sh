@@ -21,7 +21,7 @@ rm -f "$OUT/fp.klbase"  # --kl-base records when the file is absent, compares wh
 
 echo "== fptq info"
 $FPTQ info "$MODEL" | head -n 40
-echo "== fptq generate (FP32 engine)"
+echo "== fptq generate (the input model)"
 $FPTQ generate "$MODEL" -p "The three most useful things to know about the ocean are" -n 64
 
 echo "== fptq quantize (FPTQ W4A8, data-free calibration: 16 random sequences of 512 tokens)"
@@ -31,8 +31,8 @@ echo "== fptq generate (W4A8 int8 engine)"
 $FPTQ generate "$OUT/smollm2-fptq.gguf" -p "The three most useful things to know about the ocean are" -n 64
 
 if [ -f "$TEXT" ]; then
-  echo "== fptq perplexity, FP (llama.cpp protocol, first $CHUNKS windows), saving the KL base"
-  $FPTQ perplexity "$MODEL" -f "$TEXT" --chunks "$CHUNKS" --kl-base "$OUT/fp.klbase"
+  echo "== fptq perplexity, FP32 reference (llama.cpp protocol, first $CHUNKS windows), saving the KL base"
+  $FPTQ perplexity "$MODEL" --f32 -f "$TEXT" --chunks "$CHUNKS" --kl-base "$OUT/fp.klbase"
   echo "== fptq perplexity, FPTQ W4A8 (int8 engine) with KL divergence against FP"
   $FPTQ perplexity "$OUT/smollm2-fptq.gguf" -f "$TEXT" --chunks "$CHUNKS" --kl-base "$OUT/fp.klbase"
 else
