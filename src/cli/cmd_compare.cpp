@@ -161,7 +161,7 @@ void run_compare(const CompareArgs& a) {
   rows.push_back({"FP", "F32 (as loaded)", mib(std::filesystem::file_size(a.model)), "—",
                   base.ppl.stats});
   std::vector<std::string> fallback_notes;
-  std::string quant_engine;
+  std::vector<std::string> engines;  // per scheme: how it ran
   for (quant::Scheme s : schemes) {
     const std::string name(quant::scheme_name(s));
     quant::QuantizeOptions qo;
@@ -179,7 +179,7 @@ void run_compare(const CompareArgs& a) {
     for (const auto& [note, n] : notes)
       fallback_notes.push_back(fmt::format("{}: {} tensor(s): {}", name, n, note));
     const EvalModel q = load_eval_model(out, pool, a.emulate ? EvalEngine::emulate : EvalEngine::integer);
-    quant_engine = q.engine;
+    engines.push_back(name + ": " + q.engine);
     label = name;
     const eval::KlCompareRun r =
         eval::perplexity_vs_kl_base(*q.model, *tok, tokens, popts, base.base, pool, progress);
@@ -196,8 +196,10 @@ void run_compare(const CompareArgs& a) {
   fmt::print("calibration: {} × {} tokens from {} (seed {}), shared by every scheme\n",
              stats.provenance.samples, stats.provenance.seqlen, stats.provenance.source,
              stats.provenance.seed);
-  fmt::print("evaluation: FP = {}; quantized ({}) = {}\n", fp.engine,
-             a.emulate ? "--emulate" : "integer engine", quant_engine);
+  fmt::print("evaluation: FP = {}; quantized models on the {} (per scheme below the table)\n",
+             fp.engine,
+             a.emulate ? "F32 path with exact int8 activation emulation (--emulate)"
+                       : "integer engine");
   fmt::print("KLD: KL(P_FP || P_scheme) over the FP top-{} + tail bucket (a lower bound on the "
              "full KL); int4 group {}\n\n",
              a.top_k, a.group);
@@ -212,6 +214,8 @@ void run_compare(const CompareArgs& a) {
                r.has_kl ? fmt::format("{:.5f} ± {:.5f}", r.kl.mean, r.kl.mean_stderr) : "—",
                r.has_kl ? fmt::format("{:.2f}%", 100 * r.kl.top1) : "—", r.strategies);
   }
+  fmt::print("\nengines:\n");
+  for (const auto& e : engines) fmt::print("- {}\n", e);
   if (!fallback_notes.empty()) {
     fmt::print("\nfallbacks:\n");
     for (const auto& n : fallback_notes) fmt::print("- {}\n", n);
