@@ -112,7 +112,7 @@ TEST_F(FptqCli, PerplexityOfGoldenText) {
   EXPECT_TRUE(contains(r.out, "tokens: 257 in the text, 256 scored; windows: 1 of 257 tokens"))
       << r.out;
   EXPECT_TRUE(contains(r.out, "protocol: gptq"));
-  EXPECT_TRUE(contains(r.out, "ISA: "));
+  EXPECT_TRUE(contains(r.out, "(ISA ")) << r.out;  // every perplexity report names the ISA
 }
 
 TEST_F(FptqCli, PerplexityLlamaCppProtocolOnWikitext) {
