@@ -20,7 +20,9 @@ mkdir -p "$OUT"
 rm -f "$OUT/fp.klbase"  # --kl-base records when the file is absent, compares when present
 
 echo "== fptq info"
-$FPTQ info "$MODEL" | head -n 40
+$FPTQ info "$MODEL" > "$OUT/info.txt"
+head -n 32 "$OUT/info.txt"
+echo "... (all $(grep -c '^  blk\.' "$OUT/info.txt") block tensors listed in $OUT/info.txt)"
 echo "== fptq generate (the input model)"
 $FPTQ generate "$MODEL" -p "The three most useful things to know about the ocean are" -n 64
 
