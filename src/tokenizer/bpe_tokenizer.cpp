@@ -102,21 +102,6 @@ BpeTokenizer::BpeTokenizer(const io::Metadata& md, std::string_view where) {
   }
 }
 
-void BpeTokenizer::check_id(int32_t id) const {
-  if (id < 0 || id >= vocab_.size())
-    fail("token id {} is outside the vocabulary of {} tokens", id, vocab_.size());
-}
-
-const std::string& BpeTokenizer::token_text(int32_t id) const {
-  check_id(id);
-  return vocab_.text[id];
-}
-
-std::string BpeTokenizer::token_bytes(int32_t id) const {
-  check_id(id);
-  return bytes_[id];
-}
-
 std::string BpeTokenizer::decode(std::span<const int32_t> ids) const {
   std::string out;
   for (const int32_t id : ids) {

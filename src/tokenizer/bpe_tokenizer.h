@@ -23,12 +23,11 @@
 #include <unordered_map>
 
 #include "tokenizer/pretokenizer.h"
-#include "tokenizer/tokenizer.h"
-#include "tokenizer/vocab.h"
+#include "tokenizer/vocab_tokenizer.h"
 
 namespace fptq::tok {
 
-class BpeTokenizer final : public Tokenizer {
+class BpeTokenizer final : public VocabTokenizer {
  public:
   // Throws fptq::Error naming `where` when the keys are missing or
   // inconsistent, or tokenizer.ggml.pre names an unsupported pre-tokenizer.
@@ -36,19 +35,11 @@ class BpeTokenizer final : public Tokenizer {
 
   std::vector<int32_t> encode(std::string_view text, bool add_bos,
                               bool parse_special = false) const override;
-  std::string token_bytes(int32_t id) const override;
   std::string decode(std::span<const int32_t> ids) const override;
 
-  int32_t n_vocab() const override { return vocab_.size(); }
-  int32_t bos_id() const override { return vocab_.bos; }
-  int32_t eos_id() const override { return vocab_.eos; }
-  bool add_bos_by_default() const override { return vocab_.add_bos; }
-  bool is_end_of_generation(int32_t id) const override { return vocab_.is_eog(id); }
   std::string_view kind() const override { return kind_; }
-  const std::string& token_text(int32_t id) const override;
 
   const PreTokenizer& pre_tokenizer() const { return *pre_; }
-  const Vocab& vocab() const { return vocab_; }
 
  private:
   struct Merge {
@@ -64,15 +55,12 @@ class BpeTokenizer final : public Tokenizer {
   // Appends the tokens of one word (original bytes, not yet mapped).
   void encode_word(std::string_view word_bytes, std::string* scratch,
                    std::vector<int32_t>* out) const;
-  void check_id(int32_t id) const;
 
-  Vocab vocab_;
   std::unique_ptr<PreTokenizer> pre_;
   std::string kind_;
   StringIdMap extra_symbols_;                  // merge strings that are not tokens
   std::vector<std::string> extra_text_;        // their texts, id = n_vocab + index
   std::unordered_map<uint64_t, Merge> merges_;  // (left, right) symbol ids -> merge
-  std::vector<std::string> bytes_;             // token_bytes() of every id
   std::array<bool, 256> byte_has_token_{};     // the byte's character is a token
   bool unk_usable_ = false;                    // unk exists and is of type unknown
 };

@@ -100,21 +100,6 @@ SpmTokenizer::SpmTokenizer(const io::Metadata& md, std::string_view where) {
   }
 }
 
-void SpmTokenizer::check_id(int32_t id) const {
-  if (id < 0 || id >= vocab_.size())
-    fail("token id {} is outside the vocabulary of {} tokens", id, vocab_.size());
-}
-
-const std::string& SpmTokenizer::token_text(int32_t id) const {
-  check_id(id);
-  return vocab_.text[id];
-}
-
-std::string SpmTokenizer::token_bytes(int32_t id) const {
-  check_id(id);
-  return bytes_[id];
-}
-
 std::string SpmTokenizer::decode(std::span<const int32_t> ids) const {
   std::string out;
   bool first = true;

@@ -23,44 +23,32 @@
 
 #include <array>
 
-#include "tokenizer/tokenizer.h"
-#include "tokenizer/vocab.h"
+#include "tokenizer/vocab_tokenizer.h"
 
 namespace fptq::tok {
 
-class SpmTokenizer final : public Tokenizer {
+class SpmTokenizer final : public VocabTokenizer {
  public:
   // Throws fptq::Error naming `where` when the keys are missing or inconsistent.
   SpmTokenizer(const io::Metadata& md, std::string_view where);
 
   std::vector<int32_t> encode(std::string_view text, bool add_bos,
                               bool parse_special = false) const override;
-  std::string token_bytes(int32_t id) const override;
   std::string decode(std::span<const int32_t> ids) const override;
 
-  int32_t n_vocab() const override { return vocab_.size(); }
-  int32_t bos_id() const override { return vocab_.bos; }
-  int32_t eos_id() const override { return vocab_.eos; }
-  bool add_bos_by_default() const override { return vocab_.add_bos; }
-  bool is_end_of_generation(int32_t id) const override { return vocab_.is_eog(id); }
   std::string_view kind() const override { return "llama (SentencePiece BPE)"; }
-  const std::string& token_text(int32_t id) const override;
 
   bool add_space_prefix() const { return add_space_prefix_; }
-  const Vocab& vocab() const { return vocab_; }
 
  private:
   // Merges one fragment (already space-escaped) and appends its ids.
   void encode_fragment(std::string_view text, std::vector<int32_t>* out) const;
   // The merge loop over one piece of a fragment.
   void merge_chunk(std::string_view text, std::vector<int32_t>* out) const;
-  void check_id(int32_t id) const;
 
-  Vocab vocab_;
   bool add_space_prefix_ = true;
   bool split_before_space_ = false;        // fragments may be merged word by word
   std::array<int32_t, 256> byte_token_{};  // <0xXX> token of each byte, or -1
-  std::vector<std::string> bytes_;         // token_bytes() of every id
 };
 
 }  // namespace fptq::tok
