@@ -1,11 +1,11 @@
 // fptq compare on stories260K, few samples and windows: one markdown table,
 // FP row first, one row per scheme, the shared calibration stated.
-#include "eval_cli_util.h"
+#include "cli_run.h"
 
 namespace fptq {
 namespace {
 
-using namespace evalcli;
+using namespace clitest;
 
 TEST(CompareCli, TableOnStories) {
   FPTQ_REQUIRE_CLI();

@@ -8,46 +8,13 @@
 #include <iterator>
 #include <string>
 
+#include "cli_run.h"
 #include "testing/testing.h"
 
 namespace fptq {
 namespace {
 
-std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-// Single-quotes an argument for /bin/sh.
-std::string quoted(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-struct CliRun {
-  int status = -1;
-  std::string out, err;
-};
-
-CliRun fptq(const std::string& args) {
-  testing::TempDir dir;
-  const auto bin = testing::build_dir() / "bin" / "fptq";
-  const std::string cmd = quoted(bin.string()) + " " + args + " >" + quoted((dir / "out").string()) +
-                          " 2>" + quoted((dir / "err").string());
-  const int raw = std::system(cmd.c_str());
-  CliRun r;
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  r.out = read_file(dir / "out");
-  r.err = read_file(dir / "err");
-  return r;
-}
-
-std::string stories() { return quoted(testing::shared_data("models/stories260K.gguf").string()); }
-
-bool contains(const std::string& s, const std::string& needle) {
-  return s.find(needle) != std::string::npos;
-}
+using namespace clitest;
 
 class FptqCli : public ::testing::Test {
  protected:

@@ -1,11 +1,11 @@
 // fptq mmlu on stories260K with a tiny --limit: the category table, the same
 // output on a second run, one-line errors.
-#include "eval_cli_util.h"
+#include "cli_run.h"
 
 namespace fptq {
 namespace {
 
-using namespace evalcli;
+using namespace clitest;
 
 TEST(MmluCli, TinyRunIsDeterministic) {
   FPTQ_REQUIRE_CLI();

@@ -1,11 +1,11 @@
 // fptq perplexity --kl-base: record on the FP model, compare a quantized one
 // (integer engine and --emulate), refuse a mismatched run with one line.
-#include "eval_cli_util.h"
+#include "cli_run.h"
 
 namespace fptq {
 namespace {
 
-using namespace evalcli;
+using namespace clitest;
 
 TEST(PerplexityKlCli, RecordThenCompare) {
   FPTQ_REQUIRE_CLI();

@@ -1,5 +1,5 @@
-// Running build/bin/fptq from the evaluation command tests: status, stdout,
-// stderr of one invocation.
+// Running build/bin/fptq from the CLI tests: status, stdout and stderr of one
+// invocation, plus the shared paths the tests pass to it.
 #pragma once
 
 #include <sys/wait.h>
@@ -11,7 +11,7 @@
 
 #include "testing/testing.h"
 
-namespace fptq::evalcli {
+namespace fptq::clitest {
 
 inline std::string read_file(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -54,7 +54,7 @@ inline std::string wiki() {
   return quoted(testing::shared_data("text/wikitext-2-raw-test.txt").string());
 }
 
-}  // namespace fptq::evalcli
+}  // namespace fptq::clitest
 
 #define FPTQ_REQUIRE_CLI()                                                                    \
   do {                                                                                        \
