@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "io/dequant.h"
+#include "model/engine_plan.h"
 #include "quant/act_quant.h"
 #include "quant/calibrate.h"
 #include "quant/fold.h"
@@ -29,20 +30,6 @@ constexpr MatmulInput kKinds[model::kBlockPoints] = {
 
 bool has_norm(MatmulInput k) {
   return k == MatmulInput::attn_qkv_in || k == MatmulInput::ffn_gate_up_in;
-}
-
-// The observation point feeding a block tensor ("" for norms and biases).
-std::optional<MatmulInput> consumer_point(WeightRole r) {
-  switch (r) {
-    case WeightRole::attn_q:
-    case WeightRole::attn_k:
-    case WeightRole::attn_v: return MatmulInput::attn_qkv_in;
-    case WeightRole::attn_output: return MatmulInput::attn_out_in;
-    case WeightRole::ffn_gate:
-    case WeightRole::ffn_up: return MatmulInput::ffn_gate_up_in;
-    case WeightRole::ffn_down: return MatmulInput::ffn_down_in;
-    default: return std::nullopt;
-  }
 }
 
 bool is_quantized_type(io::GgmlType t) {
@@ -214,8 +201,8 @@ QuantPlan plan_quantization(const io::ModelFile& src, const CalibStatsSet& stats
     const model::WeightSpec& s = it->second;
     t.role = s.role;
     t.layer = s.layer;
-    if (auto pk = consumer_point(s.role)) t.point = model::observation_point_name(s.layer, *pk);
     if (s.is_linear() && s.role != WeightRole::output) {
+      t.point = model::observation_point_name(s.layer, model::input_of(s.role));
       t.kept_fp = kept(t.name);
       linear_type(t, opts, tr);
     } else if (s.role == WeightRole::token_embd) {
