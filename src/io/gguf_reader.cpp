@@ -216,7 +216,13 @@ void resolve_tensor(const RawTensor& r, const std::string& path, const uint8_t* 
 
 std::shared_ptr<const ModelFile> read_gguf(const std::string& path) {
   std::shared_ptr<const MappedFile> map = MappedFile::open(path);
-  Cursor c(path, map->data(), map->size());
+  std::shared_ptr<ModelFile> model = parse_gguf(map->data(), map->size(), path);
+  model->storage.push_back(map);
+  return model;
+}
+
+std::shared_ptr<ModelFile> parse_gguf(const uint8_t* bytes, uint64_t size, const std::string& path) {
+  Cursor c(path, bytes, size);
   auto model = std::make_shared<ModelFile>();
   model->path = path;
   model->format = "gguf";
@@ -224,10 +230,10 @@ std::shared_ptr<const ModelFile> read_gguf(const std::string& path) {
   // Header.
   auto header = [] { return std::string("header"); };
   c.need(4, header);
-  if (std::memcmp(map->data(), gguf::kMagic, 4) != 0) {
-    const uint8_t* m = map->data();
+  if (std::memcmp(bytes, gguf::kMagic, 4) != 0) {
+    const uint8_t* m = bytes;
     fail("{}: bad magic {:02x} {:02x} {:02x} {:02x} (expected \"GGUF\")", path, m[0],
-         map->size() > 1 ? m[1] : 0, map->size() > 2 ? m[2] : 0, map->size() > 3 ? m[3] : 0);
+         size > 1 ? m[1] : 0, size > 2 ? m[2] : 0, size > 3 ? m[3] : 0);
   }
   c.read<uint32_t>(header);
   const uint32_t version = c.read<uint32_t>(header);
@@ -275,7 +281,7 @@ std::shared_ptr<const ModelFile> read_gguf(const std::string& path) {
     fail("{}: data section offset overflows", path);
   model->tensors.resize(raw.size());
   for (size_t i = 0; i < raw.size(); ++i) {
-    resolve_tensor(raw[i], path, map->data(), map->size(), data_start, alignment,
+    resolve_tensor(raw[i], path, bytes, size, data_start, alignment,
                    model->tensors[i]);
   }
 
@@ -294,7 +300,6 @@ std::shared_ptr<const ModelFile> read_gguf(const std::string& path) {
     }
   }
 
-  model->storage.push_back(map);
   return model;
 }
 
