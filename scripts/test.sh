@@ -2,8 +2,10 @@
 # The test suite, from a fresh machine: installs dependencies, fetches the
 # default model, builds (Release) and runs every test; then rebuilds the
 # file-parsing (io) and tokenizer tests under AddressSanitizer +
-# UndefinedBehaviorSanitizer and runs them again. Exits non-zero if anything fails.
+# UndefinedBehaviorSanitizer and runs them again; then runs every libFuzzer
+# target (scripts/fuzz.sh) briefly. Exits non-zero if anything fails.
 #   FPTQ_TEST_JOBS=N   parallel ctest jobs (default: number of cores)
+#   FPTQ_FUZZ_SECONDS=N   fuzzing time per target (default 60)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${FPTQ_TEST_JOBS:-$(nproc)}
@@ -38,4 +40,8 @@ ninja -C build-asan $asan_targets
 echo "== tests (ASan + UBSan)"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --output-on-failure -j "$JOBS" -L 'io|tokenizer')
+
+# libFuzzer targets (fuzz/): a short run per target over the committed corpus.
+echo "== fuzzing (${FPTQ_FUZZ_SECONDS:-60} s per target)"
+scripts/fuzz.sh "${FPTQ_FUZZ_SECONDS:-60}"
 echo "== all tests passed"
