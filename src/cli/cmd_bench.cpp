@@ -36,6 +36,8 @@
 #include "kernels/dispatch.h"
 #include "model/kv_cache.h"
 #include "model/model.h"
+#include "model/profile.h"
+#include "model/sampling.h"
 #include "tokenizer/tokenizer.h"
 
 namespace fptq::cli {
@@ -51,6 +53,7 @@ struct BenchArgs {
   uint64_t seed = 42;
   std::string output;  // JSONL file, appended to
   bool emulate = false;  // F32 on dequantized weights instead of the integer engine
+  bool profile = false;  // one extra, untimed run per test with time per operation class
 };
 
 double cpu_seconds() {
@@ -159,6 +162,10 @@ struct TestResult {
   std::string name;  // "pp512", "tg128"
   int64_t n_prompt = 0, n_gen = 0;
   std::vector<double> wall_s, cpu_s;
+  // --profile: the extra run's time per operation class and its wall time.
+  bool profiled = false;
+  model::OpProfile profile;
+  double profile_wall_s = 0;
   uint64_t tokens_fnv1a = 0xcbf29ce484222325ull;
   int64_t tokens() const { return n_prompt + n_gen; }
 };
@@ -193,7 +200,57 @@ TestResult run_test(const model::Model& m, int64_t n_prompt, int64_t n_gen, cons
     r.wall_s.push_back(now_seconds() - t0);
     r.cpu_s.push_back(cpu_seconds() - c0);
   }
+  if (a.profile) {
+    // Untimed: the timed runs above ran with profiling off. Decode picks the
+    // argmax of every step's logits here (as greedy generation does), so the
+    // sampling row is measured; the next input stays the random id.
+    const std::vector<int32_t> ids = src.next(r.tokens());
+    const model::ProfileScope scope(&r.profile);
+    const double t0 = now_seconds();
+    cache.clear();
+    if (n_prompt > 0) {
+      m.forward(ids, cache, pool, model::Logits::last, logits);
+    } else {
+      for (int32_t id : ids) {
+        m.forward({&id, 1}, cache, pool, model::Logits::last, logits);
+        (void)model::argmax(logits);
+      }
+    }
+    r.profile_wall_s = now_seconds() - t0;
+    r.profiled = true;
+  }
   return r;
+}
+
+// The --profile table of one test: time per operation class per token.
+void print_profile(const TestResult& r, int threads) {
+  const double tokens = double(r.tokens());
+  const double total = r.profile.total();
+  fmt::print("\nprofile {} t={}: {:.3f} ms per token ({:.1f} t/s; untimed run, classes sum to "
+             "{:.1f}% of its wall time)\n",
+             r.name, threads, 1e3 * r.profile_wall_s / tokens, tokens / r.profile_wall_s,
+             100.0 * total / std::max(r.profile_wall_s, 1e-12));
+  fmt::print("| {:<22} | {:>10} | {:>7} | {:>9} |\n", "operation class", "ms/token", "share",
+             "calls/tok");
+  fmt::print("| {:-<22} | {:->10} | {:->7} | {:->9} |\n", ":", ":", ":", ":");
+  for (int c = 0; c < model::kOpClasses; ++c) {
+    const auto cls = model::OpClass(c);
+    const double sec = r.profile.seconds[size_t(c)];
+    fmt::print("| {:<22} | {:>10.4f} | {:>6.1f}% | {:>9.1f} |\n", model::op_class_name(cls),
+               1e3 * sec / tokens, 100.0 * sec / std::max(total, 1e-12),
+               double(r.profile.calls[size_t(c)]) / tokens);
+  }
+  std::fflush(stdout);
+}
+
+nlohmann::json profile_json(const TestResult& r) {
+  nlohmann::json classes = nlohmann::json::object();
+  for (int c = 0; c < model::kOpClasses; ++c) {
+    const auto cls = model::OpClass(c);
+    classes[std::string(model::op_class_key(cls))] = {
+        {"seconds", r.profile.seconds[size_t(c)]}, {"calls", r.profile.calls[size_t(c)]}};
+  }
+  return {{"wall_s", r.profile_wall_s}, {"tokens", r.tokens()}, {"classes", classes}};
 }
 
 std::string iso_time_utc() {
@@ -283,12 +340,13 @@ void run_bench(const BenchArgs& a) {
                  nt, r.name, fmt::format("{:.2f} ± {:.2f}", avg, sd),
                  fmt::format("{:.2f}", avg_cpu));
       std::fflush(stdout);
+      if (r.profiled) print_profile(r, nt);
       if (jsonl.is_open()) {
         std::vector<int64_t> samples_ns;
         for (double s : r.wall_s) samples_ns.push_back(int64_t(std::llround(s * 1e9)));
         std::vector<int64_t> samples_cpu_ns;
         for (double s : r.cpu_s) samples_cpu_ns.push_back(int64_t(std::llround(s * 1e9)));
-        const nlohmann::json j = {
+        nlohmann::json j = {
             {"build_commit", FPTQ_BUILD_COMMIT},
             {"time", when},
             {"backend", "CPU"},
@@ -317,6 +375,7 @@ void run_bench(const BenchArgs& a) {
             {"stddev_ts_per_cpu_s", sd_cpu},
             {"samples_cpu_ns", samples_cpu_ns},
         };
+        if (r.profiled) j["profile"] = profile_json(r);
         jsonl << j.dump() << '\n';
         jsonl.flush();
         if (!jsonl) fail("{}: write error", a.output);
@@ -354,6 +413,11 @@ void add_bench_command(CLI::App& app) {
   cmd->add_flag("--emulate", a->emulate,
                 "run every layer in F32 on dequantized weights (the FP baseline) instead of the "
                 "integer engine");
+  cmd->add_flag("--profile", a->profile,
+                "after the timed runs of each test, one untimed run with the time per operation "
+                "class (W4A8 matmul, W8A8/F32 matmul, dynamic and static activation quantization, "
+                "attention, norms and element-wise, output head, sampling): a table, and "
+                "\"profile\" in the JSON lines");
   cmd->callback([a] { run_bench(*a); });
 }
 

@@ -1,6 +1,7 @@
 #include "kernels/matmul_f32.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -151,6 +152,55 @@ void matmul_f32(const float* x, const PackedF32& w, float* y, int64_t m, ThreadP
                             n, rows, cols, t0 > 0);
         }
       }
+    }
+  });
+}
+
+void matmul_f32_grouped(const float* x, const PackedF32& w, const float* scales, int64_t group,
+                        const float* a, float* y, int64_t m, ThreadPool& pool) {
+  matmul_f32_grouped(x, w, scales, group, a, y, m, pool, active_isa());
+}
+
+void matmul_f32_grouped(const float* x, const PackedF32& w, const float* scales, int64_t group,
+                        const float* a, float* y, int64_t m, ThreadPool& pool, Isa isa) {
+  const KernelTable& kt = kernels_for(isa);
+  const PackedF32::Impl& p = w.impl();
+  const int64_t n = p.n, k = p.k;
+  if (m < 0) fail("matmul_f32_grouped: negative row count m={}", m);
+  if (group < 1 || k % group != 0)
+    fail("matmul_f32_grouped: group {} does not divide k={}", group, k);
+  if (m == 0 || n == 0) return;
+  const int64_t n_groups = k / group;
+  const int64_t mr = kt.gemm_mr;
+  FPTQ_CHECK(mr <= 16);
+  const int64_t n_micro = ceil_div(m, mr);
+  thread_local std::vector<float> packed_x;  // the caller's scratch, reused across calls
+  if (packed_x.size() < size_t(n_micro * mr * k)) packed_x.resize(size_t(n_micro * mr * k));
+  const float* xp = packed_x.data();
+  if (k > 0) pack_rows(x, m, k, mr, packed_x.data(), pool);
+  const float* wdata = p.data.get();
+
+  // One task per (row micro-panel, panel): the group sums of one register
+  // tile go straight into its float accumulators.
+  pool.parallel_for(n_micro * p.n_panels, [&](int64_t task, int) {
+    const int64_t i = task % n_micro, pi = task / n_micro;
+    const int rows = int(std::min(mr, m - i * mr));
+    const int cols = int(std::min<int64_t>(kPanelWidth, n - pi * kPanelWidth));
+    float f[16][kPanelWidth] = {};
+    float part[16 * kPanelWidth];
+    for (int64_t G = 0; G < n_groups; ++G) {
+      kt.gemm_f32_micro(group, xp + i * k * mr + G * group * mr, mr,
+                        wdata + pi * k * kPanelWidth + G * group * kPanelWidth, part, kPanelWidth,
+                        rows, cols, false);
+      for (int c = 0; c < cols; ++c) {
+        const float s = scales[(pi * kPanelWidth + c) * n_groups + G];
+        for (int r = 0; r < rows; ++r) f[r][c] = std::fma(part[r * kPanelWidth + c], s, f[r][c]);
+      }
+    }
+    for (int r = 0; r < rows; ++r) {
+      const float ar = a == nullptr ? 1.0f : a[i * mr + r];
+      float* yr = y + (i * mr + r) * n + pi * kPanelWidth;
+      for (int c = 0; c < cols; ++c) yr[c] = a == nullptr ? f[r][c] : ar * f[r][c];
     }
   });
 }

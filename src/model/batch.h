@@ -23,6 +23,9 @@ struct Model::Batch {
   std::vector<int8_t> xq;          // [rows][k] codes, k <= max_in
   std::vector<float> xs;           // [rows] Δ per row
   std::vector<int32_t> group_sums; // [rows][k/32] at most
+  // Emulate mode: the codes of a fake-quantized matmul input, as f32
+  // ([rows][k], allocated on first use).
+  std::vector<float> xc;
 
   Batch(const LlamaConfig& c, int64_t rows_, int64_t pos0_) : rows(rows_), pos0(pos0_) {
     const size_t r = size_t(rows);

@@ -89,8 +89,11 @@ std::string EnginePlan::describe() const {
       fmt::format("activations ({}): {} static, {} dynamic, {} fp points",
                   act.present ? "fptq.* keys" : "from tensor types", n_static, n_dynamic, n_fp);
   if (mode == RunMode::emulate) {
-    return fmt::format("emulate engine (ISA {}): {} linear layers F32 (weights dequantized); {}",
-                       isa, count(LinearKind::f32), acts);
+    return fmt::format(
+        "emulate engine (ISA {}): {} linear layers F32 (weights dequantized), {} of them on "
+        "weight codes with group scales (exact for fake-quantized input); {}",
+        isa, count(LinearKind::f32) + count(LinearKind::f32_grouped),
+        count(LinearKind::f32_grouped), acts);
   }
   return fmt::format("integer engine (ISA {}): linear layers {} W4A8, {} W8A8, {} F32; {}", isa,
                      count(LinearKind::w4a8), count(LinearKind::w8a8), count(LinearKind::f32),
@@ -112,6 +115,18 @@ EnginePlan plan_engine(const io::ModelFile& file, const LlamaConfig& cfg, RunMod
     }
   }
 
+  // A quantized head (Q8_0 / Q4_0 output or tied token_embd) runs on the
+  // integer kernels with dynamic per-token activations also where the file
+  // keeps its input point fp: run in F32 it would stream the dequantized
+  // vocabulary matrix (4 bytes per weight) on every decoded token. The spec
+  // says so, so the emulation quantizes the head input the same way.
+  for (const LinearSource& s : sources) {
+    if (s.role == WeightRole::output && int_kind(s.tensor->type) != LinearKind::f32 &&
+        plan.act.output.mode == ActQuant::fp) {
+      plan.act.output.mode = ActQuant::dynamic;
+    }
+  }
+
   plan.layers.assign(size_t(cfg.n_layer), {});
   auto engine_point = [&](int64_t layer, MatmulInput kind) -> PointEngine& {
     return layer < 0 ? plan.output : plan.layers[size_t(layer)][size_t(block_point_index(kind))];
@@ -124,10 +139,15 @@ EnginePlan plan_engine(const io::ModelFile& file, const LlamaConfig& cfg, RunMod
     p.quantized = quantized;
     p.act = q.mode == ActQuant::static_ ? kernels::ActQuant::fixed(q.scale)
                                         : kernels::ActQuant::dynamic();
-    const LinearKind k = quantized ? int_kind(s.tensor->type) : LinearKind::f32;
-    plan.kinds[s.name] = k;
+    LinearKind k = quantized ? int_kind(s.tensor->type) : LinearKind::f32;
     if (quantized && k == LinearKind::f32) p.float_consumers = true;
-    if (k == LinearKind::w4a8) {
+    // Emulate mode: the layers the integer engine would run on int8 kernels
+    // keep their codes and group scales (exact emulation of their arithmetic).
+    const bool emulated_int = mode == RunMode::emulate && q.mode != ActQuant::fp &&
+                              int_kind(s.tensor->type) != LinearKind::f32;
+    if (emulated_int) k = LinearKind::f32_grouped;
+    plan.kinds[s.name] = k;
+    if (k == LinearKind::w4a8 || (emulated_int && s.tensor->type == io::GgmlType::Q4_0)) {
       const int64_t g =
           kernels::q4_0_uniform_group(s.tensor->data, s.tensor->ne[1], s.tensor->ne[0]);
       p.group = p.group == 0 ? g : std::min(p.group, g);

@@ -1,6 +1,7 @@
 #include "model/linear.h"
 
 #include "core/error.h"
+#include "model/profile.h"
 
 namespace fptq::model {
 
@@ -9,6 +10,7 @@ std::string_view linear_kind_name(LinearKind kind) {
     case LinearKind::f32: return "F32";
     case LinearKind::w4a8: return "W4A8";
     case LinearKind::w8a8: return "W8A8";
+    case LinearKind::f32_grouped: return "F32 (group-exact)";
   }
   return "?";
 }
@@ -29,7 +31,11 @@ int64_t Linear::k() const {
   }
 }
 
-void linear(const MatmulIn& in, const Linear& L, float* y, int64_t m, ThreadPool& pool) {
+void linear(const MatmulIn& in, const Linear& L, float* y, int64_t m, ThreadPool& pool,
+            bool head) {
+  const OpTimer timer(head                           ? OpClass::head
+                      : L.kind == LinearKind::w4a8 ? OpClass::w4a8
+                                                   : OpClass::w8a8_fp);
   switch (L.kind) {
     case LinearKind::f32: kernels::matmul_f32(in.x, L.w, y, m, pool); break;
     case LinearKind::w4a8:
@@ -40,6 +46,14 @@ void linear(const MatmulIn& in, const Linear& L, float* y, int64_t m, ThreadPool
     case LinearKind::w8a8:
       FPTQ_CHECK(in.q && in.scale);
       kernels::matmul_w8a8(in.q, in.scale, 1, L.w8, y, m, pool);
+      break;
+    case LinearKind::f32_grouped:
+      if (in.codes && in.scale)
+        kernels::matmul_f32_grouped(in.codes, L.w, L.group_scales.data(), L.group, in.scale, y, m,
+                                    pool);
+      else
+        kernels::matmul_f32_grouped(in.x, L.w, L.group_scales.data(), L.group, nullptr, y, m,
+                                    pool);
       break;
   }
   if (L.bias.empty()) return;

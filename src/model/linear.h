@@ -17,6 +17,10 @@ enum class LinearKind {
   f32,   // W dequantized to f32 (matmul_f32), float input
   w4a8,  // int4 group-wise W (a Q4_0 tensor, PackedW4) × int8 input
   w8a8,  // int8 W (a Q8_0 tensor, PackedW8) × int8 input
+  // Emulate mode, a Q4_0 / Q8_0 layer at a quantized point: the weight codes
+  // as f32 (w) with group scales, so that fake-quantized input runs the
+  // integer kernels' arithmetic exactly (kernels::matmul_f32_grouped).
+  f32_grouped,
 };
 std::string_view linear_kind_name(LinearKind kind);  // "F32", "W4A8", "W8A8"
 
@@ -26,6 +30,8 @@ struct Linear {
   kernels::PackedF32 w;
   kernels::PackedW4 w4;
   kernels::PackedW8 w8;
+  std::vector<float> group_scales;  // f32_grouped: [n][k/group]
+  int64_t group = 0;                // f32_grouped: inputs per scale
   std::vector<float> bias;  // [n] or empty
   int64_t n() const;
   int64_t k() const;
@@ -43,10 +49,15 @@ struct MatmulIn {
   const float* scale = nullptr;
   const int32_t* group_sums = nullptr;
   int64_t group = 0;
+  // Emulate mode: x as its int8 codes in f32 (x = codes · scale per row), when
+  // an observer rounded it and reported the scales; else nullptr.
+  const float* codes = nullptr;
 };
 
 // y[m][n] = in · Wᵀ (+ bias) with the layer's kernel. FPTQ_CHECKs that an
 // integer layer gets int8 input with matching group sums.
-void linear(const MatmulIn& in, const Linear& L, float* y, int64_t m, ThreadPool& pool);
+// Profiled (model/profile.h) as the output head when `head`, else by kernel.
+void linear(const MatmulIn& in, const Linear& L, float* y, int64_t m, ThreadPool& pool,
+            bool head = false);
 
 }  // namespace fptq::model

@@ -5,18 +5,46 @@
 // producing operation and the quantizer run fused (RMSNorm -> int8,
 // SiLU·up -> int8); the kernels guarantee the fused result equals the f32
 // operation followed by the quantizer, bit for bit.
+#include <cmath>
+
 #include "core/error.h"
 #include "kernels/quantize_i8.h"
 #include "kernels/rmsnorm_f32.h"
 #include "kernels/silu_mul_f32.h"
 #include "model/batch.h"
+#include "model/profile.h"
 
 namespace fptq::model {
+namespace {
+
+OpClass quant_class(const PointEngine& p) {
+  return p.act.static_delta > 0.0f ? OpClass::quant_static : OpClass::quant_dynamic;
+}
+
+// Emulate mode: x = codes · Δ_r exactly? Writes the codes (as f32) into c.
+// x / Δ is within 127·2^-24 of the code that produced x = fl(code · Δ), so
+// rounding it recovers the code; the check then proves the pair reproduces x.
+bool recover_codes(const float* x, const float* delta, int64_t rows, int64_t cols, float* c) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float d = delta[r];
+    if (!(d > 0.0f) || !std::isfinite(d)) return false;
+    for (int64_t i = 0; i < cols; ++i) {
+      const float v = x[r * cols + i];
+      const float q = std::nearbyint(v / d);
+      if (!(q >= -127.0f && q <= 127.0f) || q * d != v) return false;
+      c[r * cols + i] = q;
+    }
+  }
+  return true;
+}
+
+}  // namespace
 
 // Group sums for the W4A8 consumers; x̂ = q·Δ (the fake-quantized value the
 // emulation computes, same float product) for the F32 consumers.
 MatmulIn Model::quantize_input(const PointEngine& p, float* x, int64_t rows, int64_t cols,
                                Batch& b) const {
+  const OpTimer timer(quant_class(p));
   MatmulIn in{x, b.xq.data(), b.xs.data(), nullptr, 0};
   if (p.group > 0) {
     kernels::group_sums_rows_i8(b.xq.data(), rows, cols, p.group, b.group_sums.data());
@@ -38,8 +66,23 @@ MatmulIn Model::matmul_input(int64_t layer, MatmulInput kind, float* x, int64_t 
                              int64_t cols, Batch& b, Observer* obs) const {
   observe(obs, layer, kind, x, rows, cols);
   const PointEngine& p = plan_.point(layer, kind);
+  if (plan_.mode == RunMode::emulate && obs) {
+    const size_t idx = layer < 0 ? point_names_.size() - 1 : size_t(layer * 4 + int64_t(kind));
+    if (obs->input_scales(ObservationPoint{layer, kind, point_names_[idx]}, b.xs.data(), rows)) {
+      b.xc.resize(b.xq.size());
+      if (recover_codes(x, b.xs.data(), rows, cols, b.xc.data())) {
+        MatmulIn in{x};
+        in.scale = b.xs.data();
+        in.codes = b.xc.data();
+        return in;
+      }
+    }
+  }
   if (!p.quantized) return MatmulIn{x};
-  kernels::quantize_rows_i8(x, rows, cols, p.act, b.xq.data(), b.xs.data());
+  {
+    const OpTimer timer(quant_class(p));
+    kernels::quantize_rows_i8(x, rows, cols, p.act, b.xq.data(), b.xs.data());
+  }
   return quantize_input(p, x, rows, cols, b);
 }
 
@@ -51,12 +94,18 @@ MatmulIn Model::norm_input(int64_t layer, MatmulInput kind, const float* x,
   const int64_t n = cfg_.dim;
   const PointEngine& p = plan_.point(layer, kind);
   if (p.quantized && !obs && !p.float_consumers) {
-    kernels::rmsnorm_quantize_rows_i8(x, gain.data(), cfg_.rms_eps, rows, n, p.act, b.xq.data(),
-                                      b.xs.data());
+    {
+      const OpTimer timer(quant_class(p));
+      kernels::rmsnorm_quantize_rows_i8(x, gain.data(), cfg_.rms_eps, rows, n, p.act,
+                                        b.xq.data(), b.xs.data());
+    }
     return quantize_input(p, b.xn.data(), rows, n, b);
   }
-  for (int64_t r = 0; r < rows; ++r) {
-    kernels::rmsnorm_f32(x + r * n, gain.data(), cfg_.rms_eps, b.xn.data() + r * n, n);
+  {
+    const OpTimer timer(OpClass::norm_elementwise);
+    for (int64_t r = 0; r < rows; ++r) {
+      kernels::rmsnorm_f32(x + r * n, gain.data(), cfg_.rms_eps, b.xn.data() + r * n, n);
+    }
   }
   return matmul_input(layer, kind, b.xn.data(), rows, n, b, obs);
 }
@@ -66,11 +115,17 @@ MatmulIn Model::silu_mul_input(int64_t layer, Batch& b, Observer* obs) const {
   const int64_t m = b.rows, n = cfg_.ffn_dim;
   const PointEngine& p = plan_.point(layer, MatmulInput::ffn_down_in);
   if (p.quantized && !obs && !p.float_consumers) {
-    kernels::silu_mul_quantize_rows_i8(b.gate.data(), b.up.data(), m, n, p.act, b.xq.data(),
-                                       b.xs.data());
+    {
+      const OpTimer timer(quant_class(p));
+      kernels::silu_mul_quantize_rows_i8(b.gate.data(), b.up.data(), m, n, p.act, b.xq.data(),
+                                         b.xs.data());
+    }
     return quantize_input(p, b.gate.data(), m, n, b);
   }
-  kernels::silu_mul_f32(b.gate.data(), b.up.data(), b.gate.data(), m * n);
+  {
+    const OpTimer timer(OpClass::norm_elementwise);
+    kernels::silu_mul_f32(b.gate.data(), b.up.data(), b.gate.data(), m * n);
+  }
   return matmul_input(layer, MatmulInput::ffn_down_in, b.gate.data(), m, n, b, obs);
 }
 

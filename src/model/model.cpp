@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "model/batch.h"
+#include "model/profile.h"
 
 namespace fptq::model {
 namespace {
@@ -13,6 +14,7 @@ namespace {
 constexpr int64_t kMaxBatchRows = 512;
 
 void add_rows(float* x, const float* d, int64_t n) {
+  const OpTimer timer(OpClass::norm_elementwise);
   for (int64_t i = 0; i < n; ++i) x[i] += d[i];
 }
 
@@ -73,6 +75,7 @@ static void apply_rope(float* x, int64_t rows, int64_t n_heads, const LlamaConfi
 }
 
 void Model::embed(std::span<const int32_t> tokens, Batch& b) const {
+  const OpTimer timer(OpClass::norm_elementwise);
   for (int64_t r = 0; r < b.rows; ++r) {
     const int32_t t = tokens[size_t(r)];
     if (t < 0 || t >= cfg_.n_vocab) {
@@ -93,9 +96,12 @@ void Model::attention_block(int64_t l, Batch& b, KvCache& cache, ThreadPool& poo
   linear(n, w.q, b.q.data(), m, pool);
   linear(n, w.k, k, m, pool);
   linear(n, w.v, v, m, pool);
-  apply_rope(b.q.data(), m, cfg_.n_head, cfg_, rope_inv_freq_, b.pos0);
-  apply_rope(k, m, cfg_.n_kv_head, cfg_, rope_inv_freq_, b.pos0);
-  attention(l, b, cache, pool);
+  {
+    const OpTimer timer(OpClass::attention);
+    apply_rope(b.q.data(), m, cfg_.n_head, cfg_, rope_inv_freq_, b.pos0);
+    apply_rope(k, m, cfg_.n_kv_head, cfg_, rope_inv_freq_, b.pos0);
+    attention(l, b, cache, pool);
+  }
   const MatmulIn a =
       matmul_input(l, MatmulInput::attn_out_in, b.att.data(), m, cfg_.n_head * cfg_.head_dim, b, obs);
   linear(a, w.o, b.proj.data(), m, pool);
@@ -123,7 +129,7 @@ void Model::output_head(Batch& b, Logits which, std::vector<float>& logits, Thre
                                 w_.output_norm, m, b, obs);
   const size_t at = logits.size();
   logits.resize(at + size_t(m * cfg_.n_vocab));
-  linear(n, w_.output, logits.data() + at, m, pool);
+  linear(n, w_.output, logits.data() + at, m, pool, /*head=*/true);
 }
 
 void Model::forward(std::span<const int32_t> tokens, KvCache& cache, ThreadPool& pool,

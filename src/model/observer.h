@@ -40,6 +40,16 @@ class Observer {
   // in place; the matmuls then read the modified values. Called on the thread
   // that runs the forward pass, never concurrently for one forward.
   virtual void on_matmul_input(const ObservationPoint& p, float* x, int64_t rows, int64_t cols) = 0;
+  // An observer that has just rounded x (the last on_matmul_input at `p`)
+  // through an int8 quantizer, so that x[r][c] = float(q) · Δ_r for codes q
+  // in -127..127, writes Δ_r into scales[0..rows) and returns true. The
+  // emulate engine then multiplies the codes with the integer kernels' exact
+  // group sums and float steps (it checks x against the codes and falls back
+  // to plain F32 when they do not match). Default: false.
+  virtual bool input_scales(const ObservationPoint& p, float* scales, int64_t rows) {
+    (void)p, (void)scales, (void)rows;
+    return false;
+  }
 };
 
 }  // namespace fptq::model

@@ -6,11 +6,13 @@
 #include <vector>
 
 #include "core/error.h"
+#include "model/profile.h"
 
 namespace fptq::model {
 
 int32_t argmax(std::span<const float> logits) {
   FPTQ_CHECK(!logits.empty());
+  const OpTimer timer(OpClass::sampling);
   size_t best = 0;
   for (size_t i = 1; i < logits.size(); ++i) {
     if (logits[i] > logits[best]) best = i;
@@ -27,6 +29,7 @@ Sampler::Sampler(const SamplingParams& params) : params_(params), rng_(params.se
 
 int32_t Sampler::sample(std::span<const float> logits) {
   if (params_.temperature <= 0.0f) return argmax(logits);
+  const OpTimer timer(OpClass::sampling);
   const int64_t n = int64_t(logits.size());
   FPTQ_CHECK(n >= 1);
 

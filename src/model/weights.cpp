@@ -2,8 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
+
 #include "core/error.h"
+#include "core/half.h"
 #include "io/dequant.h"
+#include "io/ggml_blocks.h"
 #include "model/engine_plan.h"
 
 namespace fptq::model {
@@ -112,6 +116,45 @@ Slot slot_for(Weights& w, const WeightSpec& s) {
   return {};
 }
 
+// The codes of a Q4_0 (group: the int4 group over which every row's block
+// scales are equal, as the W4A8 packing requires) or Q8_0 tensor (groups of
+// 32) as f32, with one scale per row and group, for LinearKind::f32_grouped.
+void load_grouped(const io::TensorInfo& t, int64_t group, Linear& L) {
+  const int64_t k = t.ne[0], n = t.ne[1];
+  const bool q4 = t.type == io::GgmlType::Q4_0;
+  FPTQ_CHECK(q4 || t.type == io::GgmlType::Q8_0);
+  if (!q4) group = 32;
+  if (q4) (void)kernels::q4_0_uniform_group(t.data, n, k);  // shape check
+  FPTQ_CHECK(group >= 32 && k % group == 0);
+  const int64_t bpr = k / 32, n_groups = k / group;
+  const size_t block_bytes = q4 ? sizeof(io::BlockQ4_0) : sizeof(io::BlockQ8_0);
+  const auto* bytes = static_cast<const uint8_t*>(t.data);
+  std::vector<float> codes(size_t(n * k));
+  L.group = group;
+  L.group_scales.assign(size_t(n * n_groups), 0.0f);
+  for (int64_t j = 0; j < n; ++j) {
+    for (int64_t b = 0; b < bpr; ++b) {
+      const uint8_t* blk = bytes + size_t(j * bpr + b) * block_bytes;
+      uint16_t d;
+      std::memcpy(&d, blk, 2);
+      const float scale = fp16_to_f32(d);
+      float* out = codes.data() + j * k + b * 32;
+      for (int e = 0; e < 32; ++e) {
+        out[e] = q4 ? float((e < 16 ? (blk[2 + e] & 15) : (blk[2 + e - 16] >> 4)) - 8)
+                    : float(int8_t(blk[2 + e]));
+      }
+      const int64_t G = b * 32 / group;
+      if (b * 32 % group == 0) {
+        L.group_scales[size_t(j * n_groups + G)] = scale;
+      } else if (scale != L.group_scales[size_t(j * n_groups + G)]) {
+        fail("{}: row {} group {} has differing Q4_0 scales (group {} is not uniform)", t.name, j,
+             G, group);
+      }
+    }
+  }
+  L.w = kernels::pack_f32(codes.data(), n, k);
+}
+
 // Fills L (of kind `kind`, input group `group` for W4A8) from tensor t, W [n][k].
 void load_linear(const io::TensorInfo& t, LinearKind kind, int64_t group, Linear& L) {
   const int64_t k = t.ne[0], n = t.ne[1];
@@ -119,6 +162,7 @@ void load_linear(const io::TensorInfo& t, LinearKind kind, int64_t group, Linear
   switch (kind) {
     case LinearKind::w4a8: L.w4 = kernels::pack_w4_from_q4_0(t.data, n, k, group); return;
     case LinearKind::w8a8: L.w8 = kernels::pack_w8_from_q8_0(t.data, n, k); return;
+    case LinearKind::f32_grouped: load_grouped(t, group, L); return;
     case LinearKind::f32: {
       const std::vector<float> values = io::dequantize_tensor(t);
       FPTQ_CHECK(int64_t(values.size()) == t.n_elements());

@@ -1,5 +1,6 @@
 #include "quant/emulation_observer.h"
 
+#include <algorithm>
 #include <span>
 
 #include "core/error.h"
@@ -12,11 +13,27 @@ void EmulationObserver::on_matmul_input(const model::ObservationPoint& p, float*
   FPTQ_CHECK(p.layer < int64_t(spec_.layers.size()));
   const model::PointQuant& q = spec_.point(p.layer, p.kind);
   std::span<float> v(x, size_t(rows * cols));
-  switch (q.mode) {
-    case model::ActQuant::fp: return;
-    case model::ActQuant::static_: fake_quant_static(v, q.scale); return;
-    case model::ActQuant::dynamic: fake_quant_dynamic(v, cols); return;
+  last_layer_ = -2;
+  if (q.mode == model::ActQuant::fp) return;
+  last_scales_.assign(size_t(std::max<int64_t>(rows, 0)), q.scale);
+  if (q.mode == model::ActQuant::static_) {
+    fake_quant_static(v, q.scale);
+  } else {
+    for (int64_t r = 0; r < rows; ++r)
+      last_scales_[size_t(r)] = dynamic_act_scale(v.subspan(size_t(r * cols), size_t(cols)));
+    fake_quant_dynamic(v, cols);
   }
+  last_layer_ = p.layer;
+  last_kind_ = p.kind;
+}
+
+bool EmulationObserver::input_scales(const model::ObservationPoint& p, float* scales,
+                                     int64_t rows) {
+  if (p.layer != last_layer_ || (p.layer >= 0 && p.kind != last_kind_) ||
+      rows != int64_t(last_scales_.size()))
+    return false;
+  std::copy(last_scales_.begin(), last_scales_.end(), scales);
+  return true;
 }
 
 }  // namespace fptq::quant

@@ -8,6 +8,8 @@
 // engine runs fptq files by itself.
 #pragma once
 
+#include <vector>
+
 #include "model/observer.h"
 #include "model/quant_spec.h"
 
@@ -19,10 +21,18 @@ class EmulationObserver : public model::Observer {
   explicit EmulationObserver(model::QuantSpec spec) : spec_(std::move(spec)) {}
   void on_matmul_input(const model::ObservationPoint& p, float* x, int64_t rows,
                        int64_t cols) override;
+  // The Δ per row of the last on_matmul_input at `p` (static: its Δ), so the
+  // emulate engine can run the codes as the integer kernels do; false at fp
+  // points or when `p` was not the last point seen.
+  bool input_scales(const model::ObservationPoint& p, float* scales, int64_t rows) override;
   const model::QuantSpec& spec() const { return spec_; }
 
  private:
   model::QuantSpec spec_;
+  // The last point rounded and its Δ per row.
+  int64_t last_layer_ = -2;
+  model::MatmulInput last_kind_ = model::MatmulInput::attn_qkv_in;
+  std::vector<float> last_scales_;
 };
 
 }  // namespace fptq::quant
