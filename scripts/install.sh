@@ -12,6 +12,7 @@ PKGS=(g++ cmake ninja-build pkg-config git
       libgtest-dev libgmock-dev libbenchmark-dev
       nlohmann-json3-dev libcli11-dev libfmt-dev libpcre2-dev
       python3 python3-pip
+      time  # /usr/bin/time -v: peak RSS in bench/stream_7b.sh
       clang libclang-rt-14-dev)  # libFuzzer + sanitizer runtimes (scripts/fuzz.sh)
 
 missing=()

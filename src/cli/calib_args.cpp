@@ -24,6 +24,18 @@ void add_calib_options(CLI::App& cmd, CalibArgs& a) {
   cmd.add_option("--seed", a.seed, "seed of the window draw / random tokens")->capture_default_str();
 }
 
+void add_stream_options(CLI::App& cmd, CalibArgs& a, const std::string& what) {
+  cmd.add_option("--progress", a.progress,
+                 "progress on stderr: text, or json (one object per line: stage, layer, done, "
+                 "total, rate, elapsed_s, eta_s)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  cmd.add_flag("--resume", a.resume,
+               "continue an interrupted run from its last finished block (state kept in " + what +
+                   ".fptq-partial/ next to the output); the result is byte-identical to an "
+                   "uninterrupted run");
+}
+
 bool has_calib(const CalibArgs& a) { return !a.calib.empty(); }
 
 quant::CalibOptions calib_options(const CalibArgs& a) {

@@ -17,7 +17,12 @@ struct CalibArgs {
   int64_t seqlen = quant::kDefaultCalibSeqlen;
   uint64_t seed = 0;
   bool quiet = false;
+  std::string progress = "text";  // --progress text|json
+  bool resume = false;            // --resume
 };
+
+// Registers --progress and --resume (streaming runs) on `cmd`.
+void add_stream_options(CLI::App& cmd, CalibArgs& a, const std::string& what);
 
 // Registers --calib, --samples, --seqlen, --seed on `cmd`.
 void add_calib_options(CLI::App& cmd, CalibArgs& a);

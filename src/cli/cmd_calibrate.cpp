@@ -9,14 +9,17 @@
 
 #include "cli/calib_args.h"
 #include "cli/commands.h"
+#include "cli/stream_progress.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "core/timer.h"
-#include "model/model.h"
+#include "io/model_file.h"
+#include "model/config.h"
 #include "quant/calib_stats.h"
 #include "quant/layer_report.h"
 #include "quant/plan.h"
+#include "quant/stream_quantize.h"
 #include "tokenizer/tokenizer.h"
 
 namespace fptq::cli {
@@ -50,17 +53,28 @@ void run_calibrate(const CalibrateArgs& a) {
 
   ThreadPool pool(a.threads);
   Timer timer;
-  const auto model = model::Model::load(a.model, pool);
-  const auto tok = tok::Tokenizer::from_metadata(model->file().metadata, model->file().path);
-  const quant::CalibData data = make_calib_data_verbose(*tok, model->config(), copts);
-  const quant::CalibStatsSet stats =
-      quant::calibrate(*model, data, pool, calib_progress_printer("calibrate", a.calib.quiet));
+  const auto file = io::open_model(a.model);
+  const model::LlamaConfig cfg = model::read_config(*file);
+  const auto tok = tok::Tokenizer::from_metadata(file->metadata, file->path);
+  const quant::CalibData data = make_calib_data_verbose(*tok, cfg, copts);
+  // Block by block over the mapped input: one block's weights resident.
+  quant::StreamOptions so;
+  so.resume = a.calib.resume;
+  so.release_input_pages = file->format == "gguf";
+  so.stop_after_commits = stream_stop_after_from_env();
+  so.progress = stream_progress_printer("calibrate", a.calib.progress, a.calib.quiet);
+  so.note = [](const std::string& s) { fmt::print(stderr, "calibrate: {}\n", s); };
+  quant::CalibStatsSet stats;
+  {
+    const StopOnSignal stop_on_signal;
+    stats = quant::calibrate_streaming(file, data, out, pool, so);
+  }
   write_file_atomic(out, quant::serialize_calib_stats(stats));
   fmt::print(stderr, "calibration: {} points, {} tokens in {:.1f} s; statistics written to {}\n",
              stats.points.size(), data.provenance.samples * data.provenance.seqlen,
              timer.elapsed(), out);
 
-  const quant::QuantPlan plan = quant::plan_quantization(model->file(), stats, qopts);
+  const quant::QuantPlan plan = quant::plan_quantization(*file, stats, qopts);
   fmt::print("{}", quant::format_layer_table(plan));
   if (!a.report.empty()) {
     quant::write_layer_report(a.report, plan, nullptr);
@@ -87,6 +101,7 @@ void add_calibrate_command(CLI::App& app) {
   cmd->add_option("--v0", a->v0, "policy threshold: B below it -> static")->capture_default_str();
   cmd->add_option("--v1", a->v1, "policy threshold: B above it -> dynamic")->capture_default_str();
   cmd->add_flag("-q,--quiet", a->calib.quiet, "no progress lines on stderr");
+  add_stream_options(*cmd, a->calib, "OUTPUT");
   add_threads_option(*cmd, &a->threads);
   cmd->callback([a] { run_calibrate(*a); });
 }

@@ -9,6 +9,7 @@
 
 #include "cli/calib_args.h"
 #include "cli/commands.h"
+#include "cli/stream_progress.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
@@ -18,6 +19,7 @@
 #include "quant/calib_stats.h"
 #include "quant/layer_report.h"
 #include "quant/quantize_model.h"
+#include "quant/stream_quantize.h"
 #include "tokenizer/tokenizer.h"
 
 namespace fptq::cli {
@@ -112,28 +114,24 @@ void run_quantize(const QuantizeArgs& a) {
     }
   } else {
     load_data(calib_options(a.calib));
-    const model::Model fp_model(file, pool);
-    stats = quant::calibrate(fp_model, data, pool,
-                             calib_progress_printer("calibrate", a.calib.quiet));
-    if (!a.save_stats.empty()) {
-      write_file_atomic(a.save_stats, quant::serialize_calib_stats(stats));
-      fmt::print(stderr, "statistics written to {}\n", a.save_stats);
-    }
   }
 
-  double last = -1;
-  auto progress = [&](const quant::QuantProgress& p) {
-    if (a.calib.quiet) return;
-    if (p.done != p.total && p.seconds - last < 1.0) return;
-    last = p.seconds;
-    if (p.stage == "write") {
-      if (p.done == 0) fmt::print(stderr, "quantize: writing {}\n", a.out);
-      return;
-    }
-    fmt::print(stderr, "quantize: {} {}/{}  {:.1f} s\n", p.stage, p.done, p.total, p.seconds);
-  };
-  const quant::QuantizeReport rep = quant::quantize_model(file, stats, opts, a.out, pool, progress,
-                                                          have_data ? &data : nullptr);
+  // Block by block over the mapped input: one block's weights resident.
+  quant::StreamOptions so;
+  so.resume = a.calib.resume;
+  so.release_input_pages = file->format == "gguf";
+  so.stop_after_commits = stream_stop_after_from_env();
+  so.progress = stream_progress_printer("quantize", a.calib.progress, a.calib.quiet);
+  so.note = [](const std::string& s) { fmt::print(stderr, "quantize: {}\n", s); };
+  const StopOnSignal stop_on_signal;
+  quant::CalibStatsSet own_stats;
+  const quant::QuantizeReport rep = quant::quantize_streaming(
+      file, a.stats.empty() ? nullptr : &stats, have_data ? &data : nullptr, opts, a.out, pool, so,
+      &own_stats);
+  if (a.stats.empty() && !a.save_stats.empty()) {
+    write_file_atomic(a.save_stats, quant::serialize_calib_stats(own_stats));
+    fmt::print(stderr, "statistics written to {}\n", a.save_stats);
+  }
   fmt::print("{}", quant::format_layer_table(rep.plan));
   fmt::print("{}", quant::format_quantize_summary(rep));
   if (!a.report.empty()) {
@@ -199,6 +197,7 @@ void add_quantize_command(CLI::App& app) {
                   "output head type (untied models): f32, f16, q8_0, q4_0 (default q8_0)");
   cmd->add_option("--report", a->report, "write the layer table and tensor list as JSON or CSV");
   cmd->add_flag("-q,--quiet", a->calib.quiet, "no progress lines on stderr");
+  add_stream_options(*cmd, a->calib, "OUTPUT");
   add_threads_option(*cmd, &a->threads);
   cmd->callback([a] { run_quantize(*a); });
 }

@@ -182,6 +182,11 @@ void GgufWriter::add_tensor_view(std::string name, GgmlType type, std::vector<in
   add_tensor_impl(std::move(t));
 }
 
+void GgufWriter::add_tensor_info(std::string name, GgmlType type, std::vector<int64_t> ne,
+                                 uint64_t nbytes) {
+  add_tensor_impl(Tensor{std::move(name), type, std::move(ne), {}, nullptr, nbytes});
+}
+
 void GgufWriter::add_tensor_impl(Tensor t) {
   if (t.name.empty()) fail("tensor name is empty");
   if (t.name.size() > gguf::kMaxWrittenNameBytes)
@@ -249,6 +254,8 @@ std::vector<uint8_t> GgufWriter::serialize_header(std::vector<uint64_t>* offsets
 void GgufWriter::write(const std::string& path) const {
   std::vector<uint64_t> offsets;
   const std::vector<uint8_t> header = serialize_header(&offsets);
+  for (const Tensor& t : tensors_)
+    if (t.nbytes > 0 && t.bytes() == nullptr) fail("tensor '{}': no data to write", t.name);
   TempFile tmp(path);
   tmp.write(header.data(), header.size());
   const std::vector<uint8_t> zeros(size_t(alignment_), 0);

@@ -38,7 +38,19 @@ class GgufWriter {
   void add_tensor_view(std::string name, GgmlType type, std::vector<int64_t> ne,
                        const void* data, uint64_t nbytes);
 
+  // Declares a tensor whose nbytes the caller writes itself after
+  // header_bytes() (streaming writers); write() refuses such a tensor.
+  void add_tensor_info(std::string name, GgmlType type, std::vector<int64_t> ne, uint64_t nbytes);
+
   size_t n_tensors() const { return tensors_.size(); }
+
+  // The header write() writes (padded so the data section starts aligned)
+  // and each tensor's offset in the data section; tensor i occupies
+  // [offsets[i], offsets[i] + nbytes), zeros pad between tensors and after
+  // the last one up to the alignment.
+  std::vector<uint8_t> header_bytes(std::vector<uint64_t>* offsets) const {
+    return serialize_header(offsets);
+  }
 
   // Writes the file. The target is replaced only when everything has been
   // written and synced; on any failure the temp file is removed, the previous

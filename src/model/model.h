@@ -70,6 +70,14 @@ class Model {
   void forward(std::span<const int32_t> tokens, KvCache& cache, ThreadPool& pool, Logits which,
                std::vector<float>& logits, Observer* observer = nullptr) const;
 
+  // Block-by-block evaluation (model/block_forward.h): runs every block of
+  // this model over the hidden states x ([n][dim], the residual stream of n
+  // tokens at positions cache.n_past() ..) in the same batches and with the
+  // same arithmetic as forward(), updating x in place and appending to
+  // `cache`. No embedding, no output head. Defined in block_forward.cpp.
+  void forward_hidden(std::span<float> x, KvCache& cache, ThreadPool& pool,
+                      Observer* observer = nullptr) const;
+
  private:
   struct Batch;  // activations of the tokens in flight
   void embed(std::span<const int32_t> tokens, Batch& b) const;

@@ -20,17 +20,6 @@ constexpr model::MatmulInput kKinds[model::kBlockPoints] = {
     model::MatmulInput::attn_qkv_in, model::MatmulInput::attn_out_in,
     model::MatmulInput::ffn_gate_up_in, model::MatmulInput::ffn_down_in};
 
-int64_t point_channels(const model::LlamaConfig& c, model::MatmulInput kind) {
-  switch (kind) {
-    case model::MatmulInput::attn_qkv_in: return c.dim;
-    case model::MatmulInput::attn_out_in: return c.n_head * c.head_dim;
-    case model::MatmulInput::ffn_gate_up_in: return c.dim;
-    case model::MatmulInput::ffn_down_in: return c.ffn_dim;
-    case model::MatmulInput::output_in: return c.dim;
-  }
-  return 0;
-}
-
 // A uniform integer in [0, n) from raw mt19937_64 output (rejection sampling),
 // so the draw is the same with every standard library.
 uint64_t uniform_below(std::mt19937_64& rng, uint64_t n) {
@@ -115,6 +104,17 @@ class HessianObserver : public model::Observer {
 };
 
 }  // namespace
+
+int64_t point_channels(const model::LlamaConfig& c, model::MatmulInput kind) {
+  switch (kind) {
+    case model::MatmulInput::attn_qkv_in: return c.dim;
+    case model::MatmulInput::attn_out_in: return c.n_head * c.head_dim;
+    case model::MatmulInput::ffn_gate_up_in: return c.dim;
+    case model::MatmulInput::ffn_down_in: return c.ffn_dim;
+    case model::MatmulInput::output_in: return c.dim;
+  }
+  return 0;
+}
 
 std::vector<std::string> block_point_names(int64_t n_layer) {
   std::vector<std::string> names;

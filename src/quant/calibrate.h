@@ -70,6 +70,9 @@ struct CalibProgress {
 };
 using CalibProgressFn = std::function<void(const CalibProgress&)>;
 
+// Input channels of a block point of `c` (dim, n_head·head_dim or ffn_dim).
+int64_t point_channels(const model::LlamaConfig& c, model::MatmulInput kind);
+
 // The observation points of a model with n_layer blocks, in forward order.
 std::vector<std::string> block_point_names(int64_t n_layer);
 

@@ -1,0 +1,173 @@
+// Streaming (block-by-block) calibration and quantization on stories260K:
+// the same statistics and the same output bytes as the whole-model path for
+// every scheme, and --resume after an interruption gives the same bytes.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "core/error.h"
+#include "io/model_file.h"
+#include "model/block_forward.h"
+#include "pipeline_test_util.h"
+#include "quant/scheme.h"
+#include "stream_test_util.h"
+
+namespace fptq::quant {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace testutil;
+
+class StreamQuantize : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!fs::exists(stories_path())) return;
+    file_ = io::open_model(stories_path());
+    ThreadPool pool(2);
+    const model::Model m(file_, pool);
+    const auto tok = tok::Tokenizer::from_metadata(file_->metadata, file_->path);
+    CalibOptions o;
+    o.samples = 3;
+    o.seqlen = 96;
+    data_ = new CalibData(make_calib_data(*tok, m.config(), o));
+    stats_ = new CalibStatsSet(calibrate(m, *data_, pool));
+  }
+  static void TearDownTestSuite() {
+    delete data_;
+    delete stats_;
+    file_.reset();
+  }
+  void SetUp() override { FPTQ_REQUIRE_FILE(stories_path()); }
+
+  static std::shared_ptr<const io::ModelFile> file_;
+  static CalibData* data_;
+  static CalibStatsSet* stats_;
+  testing::TempDir dir_;
+};
+std::shared_ptr<const io::ModelFile> StreamQuantize::file_;
+CalibData* StreamQuantize::data_ = nullptr;
+CalibStatsSet* StreamQuantize::stats_ = nullptr;
+
+TEST_F(StreamQuantize, BlockForwardEqualsWholeModel) {
+  // The hidden states after every block, run block by block, give the same
+  // statistics as the full forward pass: compared through calibration.
+  ThreadPool pool(2);
+  StreamOptions so;
+  so.release_input_pages = true;
+  const CalibStatsSet s = calibrate_streaming(file_, *data_, (dir_ / "s.json").string(), pool, so);
+  EXPECT_EQ(serialize_calib_stats(s), serialize_calib_stats(*stats_));
+  EXPECT_FALSE(fs::exists(dir_ / "s.json.fptq-partial"));  // work folder removed
+}
+
+TEST_F(StreamQuantize, SameBytesAsWholeModelForEveryScheme) {
+  ThreadPool pool(2);
+  for (Scheme s : all_schemes()) {
+    SCOPED_TRACE(std::string(scheme_name(s)));
+    const QuantizeOptions o = scheme_options(s);
+    const fs::path a = dir_ / "whole.gguf", b = dir_ / "stream.gguf", c = dir_ / "stream2.gguf";
+    const QuantizeReport ra = quantize_model(file_, *stats_, o, a.string(), pool, {}, data_);
+    // Statistics given (the --stats path) ...
+    const QuantizeReport rb =
+        quantize_streaming(file_, stats_, data_, o, b.string(), pool, StreamOptions{});
+    // ... and calibrated inside, block by block (the --calib path), 1 thread.
+    ThreadPool one(1);
+    CalibStatsSet got;
+    quantize_streaming(file_, nullptr, data_, o, c.string(), one, StreamOptions{}, &got);
+    const std::string want = file_bytes(a);
+    ASSERT_FALSE(want.empty());
+    EXPECT_TRUE(file_bytes(b) == want);
+    EXPECT_TRUE(file_bytes(c) == want);
+    EXPECT_EQ(serialize_calib_stats(got), serialize_calib_stats(*stats_));
+    EXPECT_EQ(rb.file_bytes, ra.file_bytes);
+    ASSERT_EQ(rb.tensors.size(), ra.tensors.size());
+    for (size_t i = 0; i < ra.tensors.size(); ++i) {
+      EXPECT_EQ(rb.tensors[i].name, ra.tensors[i].name);
+      EXPECT_EQ(rb.tensors[i].nmse, ra.tensors[i].nmse);
+      EXPECT_EQ(rb.tensors[i].note, ra.tensors[i].note);
+    }
+    EXPECT_EQ(rb.notes, ra.notes);
+    EXPECT_FALSE(fs::exists(dir_ / "stream.gguf.fptq-partial"));
+  }
+}
+
+// Stops after k commits (calibration blocks, then the non-block tensors,
+// then quantized blocks) and resumes; the previous output stays untouched
+// while interrupted, and the result equals an uninterrupted run.
+TEST_F(StreamQuantize, ResumeAfterInterruptionGivesSameBytes) {
+  ThreadPool pool(2);
+  const int64_t L = model::read_config(*file_).n_layer;
+  for (Scheme s : {Scheme::Fptq, Scheme::FptqGptq}) {
+    SCOPED_TRACE(std::string(scheme_name(s)));
+    const QuantizeOptions o = scheme_options(s);
+    const fs::path ref = dir_ / "ref.gguf", out = dir_ / "out.gguf";
+    quantize_streaming(file_, nullptr, data_, o, ref.string(), pool, StreamOptions{});
+    const std::string want = file_bytes(ref);
+    // 1: inside calibration; L + 1: just after the side tensors; L + 2: a quantized block.
+    for (int64_t k : {int64_t(1), L + 1, L + 2}) {
+      SCOPED_TRACE(k);
+      { std::ofstream(out, std::ios::binary) << "previous output"; }
+      StreamOptions stop;
+      stop.stop_after_commits = k;
+      EXPECT_THROW(quantize_streaming(file_, nullptr, data_, o, out.string(), pool, stop), Interrupted);
+      EXPECT_EQ(file_bytes(out), "previous output");
+      EXPECT_TRUE(fs::exists(dir_ / "out.gguf.fptq-partial" / "state.json"));
+      // Resume once more interrupted, then to the end.
+      StreamOptions again;
+      again.resume = true;
+      again.stop_after_commits = 1;
+      EXPECT_THROW(quantize_streaming(file_, nullptr, data_, o, out.string(), pool, again), Interrupted);
+      EXPECT_EQ(file_bytes(out), "previous output");
+      StreamOptions resume;
+      resume.resume = true;
+      std::vector<std::string> notes;
+      resume.note = [&](const std::string& n) { notes.push_back(n); };
+      quantize_streaming(file_, nullptr, data_, o, out.string(), pool, resume);
+      ASSERT_FALSE(notes.empty());
+      EXPECT_NE(notes[0].find("resuming"), std::string::npos) << notes[0];
+      EXPECT_TRUE(file_bytes(out) == want);
+      EXPECT_FALSE(fs::exists(dir_ / "out.gguf.fptq-partial"));
+    }
+  }
+}
+
+TEST_F(StreamQuantize, ResumeRefusesOtherOptions) {
+  ThreadPool pool(2);
+  const fs::path out = dir_ / "o.gguf";
+  StreamOptions stop;
+  stop.stop_after_commits = 1;
+  EXPECT_THROW(quantize_streaming(file_, nullptr, data_, scheme_options(Scheme::Fptq), out.string(),
+                                  pool, stop),
+               Interrupted);
+  StreamOptions resume;
+  resume.resume = true;
+  try {
+    quantize_streaming(file_, nullptr, data_, scheme_options(Scheme::W4A8Naive), out.string(), pool,
+                       resume);
+    FAIL() << "resumed a state made with other options";
+  } catch (const Interrupted&) {
+    FAIL() << "wrong exception";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("another input, options"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST_F(StreamQuantize, StopRequestInterruptsAndKeepsState) {
+  ThreadPool pool(1);
+  const fs::path out = dir_ / "sig.gguf";
+  request_stop();
+  EXPECT_THROW(quantize_streaming(file_, stats_, data_, scheme_options(Scheme::Fptq), out.string(),
+                                  pool, StreamOptions{}),
+               Interrupted);
+  clear_stop_request();
+  EXPECT_FALSE(fs::exists(out));
+  StreamOptions resume;
+  resume.resume = true;
+  quantize_streaming(file_, stats_, data_, scheme_options(Scheme::Fptq), out.string(), pool, resume);
+  const fs::path ref = dir_ / "ref.gguf";
+  quantize_model(file_, *stats_, scheme_options(Scheme::Fptq), ref.string(), pool, {}, data_);
+  EXPECT_TRUE(file_bytes(out) == file_bytes(ref));
+}
+
+}  // namespace
+}  // namespace fptq::quant
