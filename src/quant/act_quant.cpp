@@ -9,12 +9,23 @@ namespace fptq::quant {
 
 namespace {
 
-// One element: clamp(nearbyint(x / delta), −127, 127); NaN → 0.
+// One element: clamp(nearbyint(x / delta), −127, 127) of a finite x.
 inline int8_t quant1(float x, float delta) {
   float r = std::nearbyint(x / delta);
-  if (r != r) return 0;
   r = std::min(std::max(r, -float(kActQMax)), float(kActQMax));
   return int8_t(r);
+}
+
+// Throws naming the first non-finite value of x (row-major [rows][k]; k = 0
+// for a flat tensor).
+void check_finite(std::span<const float> x, int64_t k, const char* what) {
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (std::isfinite(x[i])) continue;
+    if (k > 0)
+      fail("{}: activation [token {}, channel {}] is {}: non-finite input (the model overflows)",
+           what, i / size_t(k), i % size_t(k), x[i]);
+    fail("{}: activation {} is {}: non-finite input (the model overflows)", what, i, x[i]);
+  }
 }
 
 void check_delta(float delta, const char* what) {
@@ -38,18 +49,20 @@ float static_act_scale(float bound) {
 void quantize_static(std::span<const float> x, float delta, std::span<int8_t> q) {
   if (q.size() != x.size()) fail("quantize_static: {} inputs, {} outputs", x.size(), q.size());
   check_delta(delta, "quantize_static");
+  check_finite(x, 0, "quantize_static");
   for (size_t i = 0; i < x.size(); ++i) q[i] = quant1(x[i], delta);
 }
 
 void fake_quant_static(std::span<float> x, float delta) {
   check_delta(delta, "fake_quant_static");
+  check_finite(x, 0, "fake_quant_static");
   for (float& v : x) v = float(quant1(v, delta)) * delta;
 }
 
 float dynamic_act_scale(std::span<const float> row) {
+  check_finite(row, 0, "dynamic activation scale");
   float amax = 0.0f;
-  for (float v : row)
-    if (std::isfinite(v)) amax = std::max(amax, std::fabs(v));
+  for (float v : row) amax = std::max(amax, std::fabs(v));
   return std::max(amax / float(kActQMax), kActScaleFloor);
 }
 
@@ -60,6 +73,7 @@ void quantize_dynamic(std::span<const float> x, int64_t k, std::span<int8_t> q,
   if (q.size() != x.size() || scales.size() != tokens)
     fail("quantize_dynamic: x has {} rows of {}, q has {} values, scales {}", tokens, k,
          q.size(), scales.size());
+  check_finite(x, k, "quantize_dynamic");
   for (size_t t = 0; t < tokens; ++t) {
     const auto row = x.subspan(t * size_t(k), size_t(k));
     const float d = dynamic_act_scale(row);
@@ -70,6 +84,7 @@ void quantize_dynamic(std::span<const float> x, int64_t k, std::span<int8_t> q,
 
 void fake_quant_dynamic(std::span<float> x, int64_t k) {
   check_rows(x.size(), k, "fake_quant_dynamic");
+  check_finite(x, k, "fake_quant_dynamic");
   const size_t tokens = k > 0 ? x.size() / size_t(k) : 0;
   for (size_t t = 0; t < tokens; ++t) {
     const auto row = x.subspan(t * size_t(k), size_t(k));

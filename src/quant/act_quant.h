@@ -4,7 +4,9 @@
 // dynamic: one Δ_t per token (row), Δ_t = max_k |x[t, k]| / 127, computed at
 //          run time; a row whose Δ_t would be below kActScaleFloor uses the floor.
 // The quotient is a true division x / Δ (not x · (1/Δ)), rounded half to even.
-// NaN inputs quantize to 0; ±Inf saturate to ±127.
+// A NaN or ±Inf input is rejected with fptq::Error naming its position (an
+// overflowing model must not be hidden by a saturating quantizer); the
+// kernels' quantizer (kernels/quantize_i8.h) handles them without a check.
 // The fake-quant forms overwrite x with x̂ and are bit-exact with quantizing
 // then multiplying back in float; the engine's exact emulation uses them.
 #pragma once
@@ -33,7 +35,8 @@ void quantize_dynamic(std::span<const float> x, int64_t k, std::span<int8_t> q,
 // x: [tokens][k] row-major, in place: x[t, :] ← q[t, :] · Δ_t.
 void fake_quant_dynamic(std::span<float> x, int64_t k);
 
-// The per-row scale the dynamic quantizer uses for row: [k].
+// The per-row scale the dynamic quantizer uses for row: [k]. Throws
+// fptq::Error when the row holds a non-finite value.
 float dynamic_act_scale(std::span<const float> row);
 
 }  // namespace fptq::quant

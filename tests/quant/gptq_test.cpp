@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <random>
+#include <string>
 
 #include "core/error.h"
 #include "quant/metrics.h"
@@ -209,6 +210,33 @@ TEST(Gptq, DeadColumnsAndFallback) {
   EXPECT_EQ(gptq_quantize(std::vector<float>(size_t(2 * k), 1.0f), 2, k, eye, cfg).status,
             Int4Status::KNotDivisible);
   EXPECT_THROW(gptq_quantize(d.w, d.n, d.k, std::vector<double>(10), GptqConfig{}), Error);
+}
+
+TEST(Gptq, NonFiniteWeightsOrInputsAreRejected) {
+  const int64_t k = 64, n = 2;
+  std::vector<double> eye(size_t(k * k), 0.0);
+  for (int64_t j = 0; j < k; ++j) eye[size_t(j * k + j)] = 1.0;
+  std::vector<float> w(size_t(n * k), 0.25f);
+  GptqConfig cfg;
+  cfg.int4.group = 32;
+  ASSERT_EQ(gptq_quantize(w, n, k, eye, cfg).status, Int4Status::Ok);
+  for (float bad : {NAN, INFINITY, -INFINITY}) {
+    auto wb = w;
+    wb[size_t(k + 3)] = bad;
+    EXPECT_THROW(gptq_quantize(wb, n, k, eye, cfg), Error);
+    HessianAccumulator acc(k);
+    std::vector<float> x(size_t(2 * k), 1.0f);
+    x[size_t(k + 9)] = bad;
+    try {
+      acc.add(x);
+      ADD_FAILURE() << "Hessian accepted " << bad;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("row 1 channel 9"), std::string::npos) << e.what();
+    }
+    auto hb = eye;
+    hb[size_t(5 * k + 5)] = bad;
+    EXPECT_THROW(gptq_quantize(w, n, k, hb, cfg), Error);
+  }
 }
 
 }  // namespace

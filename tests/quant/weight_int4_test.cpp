@@ -151,8 +151,17 @@ TEST(Int4, RejectsBadInput) {
   EXPECT_THROW(quantize_int4(w, 2, 64, {32, ScaleRule::Q4_0}), Error);
   EXPECT_THROW(quantize_int4(w, 1, 0, {32, ScaleRule::Q4_0}), Error);
   auto bad = w;
-  bad[7] = NAN;
-  EXPECT_THROW(quantize_int4(bad, 1, 64, {32, ScaleRule::Q4_0}), Error);
+  for (float v : {NAN, INFINITY, -INFINITY})
+    for (ScaleRule r : {ScaleRule::Absmax7, ScaleRule::Q4_0, ScaleRule::Search})
+      for (int64_t g : {32, 0}) {
+        bad[7] = v;
+        try {
+          (void)quantize_int4(bad, 1, 64, {g, r});
+          ADD_FAILURE() << "accepted " << v;
+        } catch (const Error& e) {
+          EXPECT_NE(std::string(e.what()).find("not finite"), std::string::npos) << e.what();
+        }
+      }
   bad[7] = 1e6f;  // d = 1.25e5 overflows fp16
   EXPECT_THROW(quantize_int4(bad, 1, 64, {32, ScaleRule::Q4_0}), Error);
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 #include <random>
 
 #include "core/error.h"
@@ -21,8 +22,15 @@ TEST(Int8Weights, KnownValues) {
   EXPECT_EQ(q.codes, (std::vector<int8_t>{127, -2, 4, 0, 0, 0, 0, 0}));
   EXPECT_EQ(dequantize_int8(q), (std::vector<float>{127, -2, 4, 0, 0, 0, 0, 0}));
   EXPECT_THROW(quantize_int8_rows(w, 3, 4), Error);
-  w[1] = INFINITY;
-  EXPECT_THROW(quantize_int8_rows(w, 2, 4), Error);
+  for (float bad : {NAN, INFINITY, -INFINITY}) {
+    w[1] = bad;
+    try {
+      (void)quantize_int8_rows(w, 2, 4);
+      ADD_FAILURE() << "accepted " << bad;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("non-finite"), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(Int8Weights, Q8_0PackingDequantizesExactlyThroughIo) {
