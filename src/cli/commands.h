@@ -16,6 +16,8 @@ void add_quantize_command(CLI::App& app);
 void add_mmlu_command(CLI::App& app);
 void add_compare_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_report_command(CLI::App& app);
+void add_sensitivity_command(CLI::App& app);
 
 // Adds --threads (default: hardware threads) to `cmd`, storing into `*threads`.
 void add_threads_option(CLI::App& cmd, int* threads);

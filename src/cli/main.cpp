@@ -45,6 +45,8 @@ int main(int argc, char** argv) {
   fptq::cli::add_mmlu_command(app);
   fptq::cli::add_compare_command(app);
   fptq::cli::add_bench_command(app);
+  fptq::cli::add_report_command(app);
+  fptq::cli::add_sensitivity_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,285 @@
+// fptq sensitivity MODEL -f TEXT: quantize one layer (or one group) at a
+// time, the rest FP, and measure ΔKLD / ΔPPL against the FP model on a short
+// text; print the ranking and write it as JSON (for `fptq report
+// --sensitivity`). Also: keep the most sensitive layers in higher precision
+// until a KLD or bits-per-weight budget is met (--auto-keep,
+// --auto-keep-bpw), compared against keeping as many random layers
+// (--keep-table), and static scales from a percentile of |x| (--act-clip).
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "cli/calib_args.h"
+#include "cli/commands.h"
+#include "cli/pair_args.h"
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "core/timer.h"
+#include "eval/kl_base.h"
+#include "eval/perplexity.h"
+#include "model/model.h"
+#include "quant/act_quant.h"
+#include "quant/calibrate.h"
+#include "quant/emulation_observer.h"
+#include "report/act_clip.h"
+#include "report/probe.h"
+#include "report/sensitivity.h"
+#include "tokenizer/tokenizer.h"
+
+namespace fptq::cli {
+namespace {
+
+struct SensArgs {
+  PairArgs pair;
+  std::string text;
+  std::string by = "layer";
+  std::string json;
+  std::string ranking;  // reuse a ranking instead of measuring one
+  int64_t chunks = 2;
+  int64_t ctx = 0;
+  int64_t show = 0;
+  double auto_keep = -1;
+  double auto_keep_bpw = -1;
+  std::string keep_table;
+  int64_t random_draws = 3;
+  uint64_t seed = 1;
+  std::vector<double> act_clip;
+  int64_t clip_samples = 16, clip_seqlen = 512;
+  int threads = 1;
+};
+
+std::vector<int64_t> parse_ks(const std::string& s) {
+  std::vector<int64_t> out;
+  std::stringstream in(s);
+  for (std::string t; std::getline(in, t, ',');) {
+    if (t.empty()) continue;
+    try {
+      size_t used = 0;
+      const long long v = std::stoll(t, &used);
+      if (used != t.size() || v < 0) throw std::invalid_argument(t);
+      out.push_back(v);
+    } catch (const std::exception&) {
+      fail("--keep-table '{}': expected a comma-separated list of counts >= 0", s);
+    }
+  }
+  return out;
+}
+
+std::string fig_row(const std::string& choice, int64_t k, double bpw, const report::EvalFigures& f,
+                    double fp_ppl) {
+  return fmt::format("| {} | {} | {:.3f} | {:.5f} ± {:.5f} | {:.4f} | {:+.4f} | {:.2f}% |\n", choice,
+                     k, bpw, f.kld, f.kld_stderr, f.ppl, f.ppl - fp_ppl, 100 * f.top1);
+}
+
+const char* kKeepHeader =
+    "| kept in F16 | k | bits/weight (block linears) | KLD ± stderr | PPL | ΔPPL | top-1 |\n"
+    "|---|---:|---:|---:|---:|---:|---:|\n";
+
+void run_sensitivity(const SensArgs& a) {
+  Timer timer;
+  ThreadPool pool(a.threads);
+  const report::UnitBy by = report::parse_unit_by(a.by);
+  const auto loaded = load_pair(a.pair, pool, "sensitivity");
+  const report::QuantizedPair& pair = loaded->pair;
+  const auto tok = tok::Tokenizer::from_metadata(pair.fp->metadata, pair.fp->path);
+  eval::PerplexityOptions popts;
+  popts.ctx = a.ctx;
+  popts.max_chunks = a.chunks;
+  const std::vector<int32_t> tokens = eval::tokenize_for_perplexity(*tok, read_text_file(a.text));
+  eval::KlBaseRun base;
+  {
+    const model::Model fp(pair.fp, pool, model::LoadOptions{model::RunMode::emulate});
+    base = eval::perplexity_record_kl_base(fp, *tok, tokens, popts, pool);
+  }
+  const double fp_ppl = base.ppl.stats.ppl;
+  std::set<std::string> all_pts;
+  for (const auto& p : report::all_points(pair.cfg)) all_pts.insert(p);
+
+  report::SensitivityResult r;
+  if (!a.ranking.empty()) {
+    r = report::read_sensitivity(a.ranking);
+    fmt::print(stderr, "sensitivity: ranking read from {}\n", a.ranking);
+  } else {
+    const auto units = report::sensitivity_units(pair.cfg, by);
+    fmt::print(stderr, "sensitivity: FP PPL {:.4f} on {} windows; {} units to evaluate\n", fp_ppl,
+               base.ppl.n_windows, units.size());
+    r = report::rank_units(pair, units, *tok, tokens, popts, base.base, fp_ppl, pool,
+                           [&](int64_t done, int64_t total, const report::SensRow& row) {
+                             fmt::print(stderr, "sensitivity: [{}/{}] {}: KLD {:.5f}, ΔPPL {:+.4f}  {:.0f} s\n",
+                                        done, total, row.unit.name, row.fig.kld, row.dppl,
+                                        timer.elapsed());
+                           });
+    r.all = report::evaluate_mixed(pair, all_pts, *tok, tokens, popts, base.base, pool);
+    r.model = a.pair.model;
+    r.quantized = a.pair.quantized.empty() ? fmt::format("(quantized here with --scheme {}; not kept)", a.pair.scheme)
+                                           : a.pair.quantized;
+    r.text = a.text;
+    r.scheme = pair.spec.scheme;
+    r.by = a.by;
+    r.ctx = base.ppl.ctx;
+    r.windows = base.ppl.n_windows;
+    r.predictions = base.ppl.stats.n;
+    r.fp_ppl = fp_ppl;
+  }
+  fmt::print("## fptq sensitivity: {} ({})\n\n", a.pair.model, r.scheme);
+  fmt::print("text: {}; {} windows of {}, {} predictions; one unit quantized at a time ({}), the "
+             "rest FP; F32 path with exact int8 activation emulation; KLD over the FP top-{} + tail\n\n",
+             r.text, r.windows, r.ctx, r.predictions, r.by, eval::kDefaultKlTopK);
+  fmt::print("{}\n", report::format_ranking(r, a.show));
+  if (!a.json.empty() && a.ranking.empty()) {
+    write_file_atomic(a.json, report::sensitivity_json(r));
+    fmt::print(stderr, "sensitivity: ranking written to {}\n", a.json);
+  }
+
+  const bool keep_work = a.auto_keep >= 0 || a.auto_keep_bpw >= 0 || !a.keep_table.empty();
+  if (keep_work && report::top_points(r, 1).empty())
+    fail("sensitivity: --auto-keep / --keep-table need a per-layer ranking (--by layer)");
+  auto keep_eval = [&](const std::set<std::string>& kept) {
+    std::set<std::string> q;
+    for (const auto& p : all_pts)
+      if (!kept.count(p)) q.insert(p);
+    return report::evaluate_mixed(pair, q, *tok, tokens, popts, base.base, pool);
+  };
+  auto print_keep = [&](const std::set<std::string>& kept, const char* what) {
+    const auto pats = report::keep_fp_patterns(pair.cfg, kept);
+    std::string args;
+    for (const auto& p : pats) args += " --keep-fp '" + p + "'";
+    fmt::print("{}: keep {} layer input(s) in F16:", what, kept.size());
+    for (const auto& p : kept) fmt::print(" {}", p);
+    fmt::print("\nfptq quantize arguments:{}\n\n", args.empty() ? " (none)" : args);
+  };
+  if (a.auto_keep >= 0) {
+    std::vector<report::KeepRow> tried;
+    const int64_t k = report::search_keep_for_kld(pair, r, a.auto_keep, *tok, tokens, popts,
+                                                  base.base, pool, tried);
+    fmt::print("### --auto-keep {:g}: KLD budget\n\n{}", a.auto_keep, kKeepHeader);
+    for (const auto& t : tried) fmt::print("{}", fig_row(t.choice, t.k, t.bpw, t.fig, fp_ppl));
+    fmt::print("\nsmallest k meeting the budget: {}\n", k);
+    print_keep(report::top_points(r, k), "auto-keep");
+  }
+  if (a.auto_keep_bpw >= 0) {
+    const int64_t k = report::search_keep_for_bpw(pair, r, a.auto_keep_bpw);
+    const auto kept = report::top_points(r, k);
+    fmt::print("### --auto-keep-bpw {:g}\n\n{}", a.auto_keep_bpw, kKeepHeader);
+    fmt::print("{}", fig_row(fmt::format("top-{}", k), k, report::block_linear_bpw(pair, kept),
+                             keep_eval(kept), fp_ppl));
+    fmt::print("\n");
+    print_keep(kept, "auto-keep-bpw");
+  }
+  if (!a.keep_table.empty()) {
+    const std::vector<int64_t> ks = parse_ks(a.keep_table);
+    const std::vector<std::string> pts = report::all_points(pair.cfg);
+    fmt::print("### Keeping the k most sensitive layers vs k random layers\n\n{}", kKeepHeader);
+    for (int64_t k : ks) {
+      const auto top = report::top_points(r, k);
+      fmt::print("{}", fig_row("most sensitive", k, report::block_linear_bpw(pair, top),
+                               keep_eval(top), fp_ppl));
+      if (k == 0) continue;
+      double kld = 0, ppl = 0;
+      for (int64_t d = 0; d < a.random_draws; ++d) {
+        const auto rnd = report::random_points(pts, k, a.seed + uint64_t(d));
+        const report::EvalFigures f = keep_eval(rnd);
+        kld += f.kld;
+        ppl += f.ppl;
+        fmt::print("{}", fig_row(fmt::format("random (seed {})", a.seed + uint64_t(d)), k,
+                                 report::block_linear_bpw(pair, rnd), f, fp_ppl));
+      }
+      if (a.random_draws > 1)
+        fmt::print("| random, mean of {} | {} | | {:.5f} | {:.4f} | {:+.4f} | |\n", a.random_draws, k,
+                   kld / double(a.random_draws), ppl / double(a.random_draws),
+                   ppl / double(a.random_draws) - fp_ppl);
+    }
+    fmt::print("\n");
+  }
+  if (!a.act_clip.empty()) {
+    // Static scales from a percentile of |x'| over probe sequences of the
+    // calibration source, against the max over the same sequences.
+    quant::CalibProvenance p;
+    p.source = pair.spec.calib_source;
+    p.seed = pair.spec.calib_seed;
+    quant::CalibOptions co = has_calib(a.pair.calib) ? calib_options(a.pair.calib)
+                                                     : quant::calib_options_from_provenance(p);
+    co.samples = a.clip_samples;
+    co.seqlen = a.clip_seqlen;
+    const quant::CalibData data = make_calib_data_verbose(*tok, pair.cfg, co);
+    report::ProbeOptions po;
+    po.rows_per_point = 1;
+    const auto probe = report::probe_points(pair, data, *tok, pool, po);
+    fmt::print("### --act-clip: static scales from a percentile of |x| (after LAE) on {} × {} "
+               "tokens of {}\n\n",
+               data.provenance.samples, data.provenance.seqlen, data.provenance.source);
+    fmt::print("| static scales from | static points | KLD ± stderr | PPL | ΔPPL | top-1 |\n|---|---:|---:|---:|---:|---:|\n");
+    auto row = [&](const std::string& what, const model::QuantSpec& spec) {
+      int64_t n = 0;
+      for (const auto& l : spec.layers)
+        for (const auto& q : l) n += q.mode == model::ActQuant::static_;
+      const report::EvalFigures f =
+          report::evaluate_with_spec(pair, spec, *tok, tokens, popts, base.base, pool);
+      fmt::print("| {} | {} | {:.5f} ± {:.5f} | {:.4f} | {:+.4f} | {:.2f}% |\n", what, n, f.kld,
+                 f.kld_stderr, f.ppl, f.ppl - fp_ppl, 100 * f.top1);
+    };
+    row("the file (max over the full calibration)", pair.spec);
+    row("max over the probe sequences", report::clipped_spec(pair.spec, probe, 1.0));
+    for (double pc : a.act_clip)
+      row(fmt::format("p{:g} over the probe sequences", pc),
+          report::clipped_spec(pair.spec, probe, pc / 100.0));
+    fmt::print("\n");
+  }
+  fmt::print(stderr, "sensitivity: done in {:.0f} s\n", timer.elapsed());
+}
+
+}  // namespace
+
+void add_sensitivity_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "sensitivity",
+      "Quantize one layer input (with its consumer weights) at a time, or one group (--by group: "
+      "all attention, all FFN, each block), the rest FP, and measure the KL divergence and ΔPPL "
+      "against the FP model on a short text (F32 path with exact int8 activation emulation, "
+      "models built in memory); print the ranking. --auto-keep / --auto-keep-bpw keep the most "
+      "sensitive layers in F16 until a KLD / bits-per-weight budget is met and print the "
+      "matching `fptq quantize --keep-fp` arguments; --keep-table compares keeping the k most "
+      "sensitive against k random layers; --act-clip measures static scales from a percentile "
+      "of |x| instead of the max.");
+  auto a = std::make_shared<SensArgs>();
+  cmd->add_option("MODEL", a->pair.model, "FP GGUF file or Hugging Face directory")->required();
+  cmd->add_option("-f,--file", a->text, "evaluation text (a short one: every unit is one run)")
+      ->required();
+  cmd->add_option("--quantized", a->pair.quantized,
+                  "quantized GGUF of MODEL (default: quantize here with --scheme)");
+  add_pair_quantize_options(*cmd, a->pair);
+  cmd->add_option("--by", a->by, "layer or group")
+      ->check(CLI::IsMember({"layer", "group"}))
+      ->capture_default_str();
+  cmd->add_option("--chunks", a->chunks, "evaluation windows")->capture_default_str();
+  cmd->add_option("-c,--ctx", a->ctx, "window length (default 512)");
+  cmd->add_option("--json", a->json, "write the ranking as JSON");
+  cmd->add_option("--ranking", a->ranking, "reuse a ranking JSON instead of measuring one");
+  cmd->add_option("--show", a->show, "rows of the ranking to print (0 = all)")->capture_default_str();
+  cmd->add_option("--auto-keep", a->auto_keep,
+                  "KLD budget: keep the fewest most-sensitive layers in F16 that meet it");
+  cmd->add_option("--auto-keep-bpw", a->auto_keep_bpw,
+                  "bits-per-weight budget (block linear weights): keep as many most-sensitive "
+                  "layers in F16 as it allows");
+  cmd->add_option("--keep-table", a->keep_table,
+                  "comma-separated k: keep the k most sensitive vs k random layers")
+      ->capture_default_str();
+  cmd->add_option("--random-draws", a->random_draws, "random choices per k")->capture_default_str();
+  cmd->add_option("--keep-seed", a->seed, "seed of the first random choice")->capture_default_str();
+  cmd->add_option("--act-clip", a->act_clip,
+                  "percentiles (e.g. 99.99) of |x| for static scales instead of the max "
+                  "(repeatable)");
+  cmd->add_option("--clip-samples", a->clip_samples, "sequences for the --act-clip percentiles")
+      ->capture_default_str();
+  cmd->add_option("--clip-seqlen", a->clip_seqlen, "tokens per --act-clip sequence")
+      ->capture_default_str();
+  add_threads_option(*cmd, &a->threads);
+  cmd->callback([a] { run_sensitivity(*a); });
+}
+
+}  // namespace fptq::cli

@@ -1,0 +1,55 @@
+// The small statistics behind `fptq report` and `fptq sensitivity`:
+// histograms with fixed linear bins, exact percentiles of a sample, the
+// fraction of a log-binned |x| histogram below a threshold (how much of an
+// activation rounds to zero under a static scale), and running error sums.
+// Each is a pure function of its inputs, tested on known values.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace fptq::report {
+
+// Counts of `values` in `bins` equal-width bins over [lo, hi]: bin i holds
+// lo + i·w <= v < lo + (i+1)·w, w = (hi − lo) / bins; v == hi goes to the last
+// bin. Values outside [lo, hi] and non-finite values are not counted (see
+// LinearHistogram::outside). Throws fptq::Error when bins < 1 or !(lo < hi).
+struct LinearHistogram {
+  double lo = 0, hi = 1;
+  std::vector<uint64_t> counts;
+  uint64_t outside = 0;  // values outside [lo, hi] or not finite
+  uint64_t total() const;  // Σ counts (outside excluded)
+};
+LinearHistogram linear_histogram(std::span<const float> values, double lo, double hi, int bins);
+
+// The p-quantile (p in [0, 1]) of `values` with linear interpolation between
+// order statistics (the "type 7" rule: position p·(n − 1) of the sorted
+// sample). Non-finite values are ignored. Returns 0 for an empty sample;
+// throws fptq::Error when p is outside [0, 1].
+double percentile(std::span<const float> values, double p);
+
+// max |v| over the finite values (0 when there are none).
+float abs_max(std::span<const float> values);
+
+// Fraction of the mass of a |x| histogram in quant/calib_stats.h's log-bin
+// geometry (hist.size() == kHistBins) that lies below `threshold`: whole bins
+// whose upper edge is <= threshold count fully, the bin holding the threshold
+// counts in proportion to where it falls (geometrically, as percentile_abs
+// interpolates). 0 for an empty histogram. Throws fptq::Error on a wrong size.
+double log_hist_fraction_below(std::span<const uint64_t> hist, double threshold);
+
+// Running Σ(approx − ref)² and Σ ref² over several calls; nmse() as
+// quant::nmse of the concatenation.
+class ErrorSum {
+ public:
+  void add(std::span<const float> ref, std::span<const float> approx);
+  double nmse() const;
+  double err() const { return err_; }
+  double ref() const { return ref_; }
+
+ private:
+  double err_ = 0, ref_ = 0;
+};
+
+}  // namespace fptq::report
