@@ -2,7 +2,11 @@
 
 #include <algorithm>
 
+#include <climits>
+#include <cmath>
+
 #include "core/error.h"
+#include "core/half.h"
 
 namespace fptq::kernels {
 namespace {
@@ -22,7 +26,21 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 int64_t PackedIntImpl::bytes() const {
   return n_panels * panel_bytes +
-         int64_t(s.size() * 4 + s_int.size() * 4 + c.size() * 4 + wsum.size() * 4);
+         int64_t(s.size() * 4 + s_int.size() * 4 + c.size() * 4 + wsum.size() * 4 +
+                 s16.size() * 2 + wsum16.size() * 2);
+}
+
+void compact_scales(PackedIntImpl& p) {
+  if (p.integer_scale || p.s.empty()) return;
+  for (float v : p.s)
+    if (!(fp16_to_f32(f32_to_fp16(v)) == v)) return;
+  for (int32_t v : p.wsum)
+    if (v < INT16_MIN || v > INT16_MAX) return;
+  p.s16.resize(p.s.size());
+  for (size_t i = 0; i < p.s.size(); ++i) p.s16[i] = f32_to_fp16(p.s[i]);
+  p.wsum16.assign(p.wsum.begin(), p.wsum.end());
+  std::vector<float>().swap(p.s);
+  std::vector<int32_t>().swap(p.wsum);
 }
 
 void alloc_panels(PackedIntImpl& p) {
@@ -73,6 +91,8 @@ void run_int_gemm(const KernelTable& kt, const PackedIntImpl& p, const int8_t* x
       t.s_int = p.s_int.empty() ? nullptr : p.s_int.data() + sidx;
       t.c = p.c.empty() ? nullptr : p.c.data() + panel * kIntPanelCols;
       t.wsum = p.wsum.empty() ? nullptr : p.wsum.data() + sidx;
+      t.s16 = p.s16.empty() ? nullptr : p.s16.data() + sidx;
+      t.wsum16 = p.wsum16.empty() ? nullptr : p.wsum16.data() + sidx;
       t.cols = int(std::min<int64_t>(kIntTileCols, n - panel * kIntPanelCols));
       for (int64_t i = r0; i < r1; i += mr) {
         t.rows = int(std::min(mr, r1 - i));

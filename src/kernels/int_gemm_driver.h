@@ -30,11 +30,19 @@ struct PackedIntImpl {
   std::vector<int32_t> s_int;    // [n_panels][k/group][16] (integer-scale mode)
   std::vector<float> c;          // [n_panels][16] (integer-scale mode)
   std::vector<int32_t> wsum;     // W8: [n_panels][k/group][16]
+  // Compact packing (float mode, every scale fp16-exact; W8 also group <= 256
+  // so |wsum| <= 127·256 fits int16): s16 / wsum16 replace s / wsum.
+  std::vector<uint16_t> s16;     // [n_panels][k/group][16]
+  std::vector<int16_t> wsum16;   // W8: [n_panels][k/group][16]
   int64_t bytes() const;
 };
 
 // Allocates p.w for p.n_panels panels of p.panel_bytes (zeroed).
 void alloc_panels(PackedIntImpl& p);
+
+// Float mode: moves p.s to p.s16 (and p.wsum to p.wsum16 for W8) when every
+// scale converts to fp16 and back unchanged (and every |wsum| fits int16).
+void compact_scales(PackedIntImpl& p);
 
 // y[i][j] for i < m, j < p.n via kt's w4a8_tile / w8a8_tile. x: [m][k] int8,
 // a_i = a[i · a_stride], xsum: [m][k/group] (W4) or nullptr (W8).

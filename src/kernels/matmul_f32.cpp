@@ -25,6 +25,19 @@ constexpr int64_t kTasksPerThread = 4;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+// f[r][c] = fma(part[r][c], s[c], f[r][c]) for the tile (row stride 32).
+// fma rounds once on every ISA, so the hardware instruction (where the ISA
+// has it) and the library call give the same bits.
+__attribute__((target("avx2,fma"))) void fold_fma_hw(float* f, const float* part, const float* s,
+                                                     int rows, int cols) {
+  for (int r = 0; r < rows; ++r)
+    for (int c = 0; c < cols; ++c) f[r * 32 + c] = std::fma(part[r * 32 + c], s[c], f[r * 32 + c]);
+}
+void fold_fma_sw(float* f, const float* part, const float* s, int rows, int cols) {
+  for (int r = 0; r < rows; ++r)
+    for (int c = 0; c < cols; ++c) f[r * 32 + c] = std::fma(part[r * 32 + c], s[c], f[r * 32 + c]);
+}
+
 struct AlignedFree {
   void operator()(float* p) const { std::free(p); }
 };
@@ -173,6 +186,7 @@ void matmul_f32_grouped(const float* x, const PackedF32& w, const float* scales,
   const int64_t n_groups = k / group;
   const int64_t mr = kt.gemm_mr;
   FPTQ_CHECK(mr <= 16);
+  static_assert(kPanelWidth == 32);
   const int64_t n_micro = ceil_div(m, mr);
   thread_local std::vector<float> packed_x;  // the caller's scratch, reused across calls
   if (packed_x.size() < size_t(n_micro * mr * k)) packed_x.resize(size_t(n_micro * mr * k));
@@ -192,10 +206,8 @@ void matmul_f32_grouped(const float* x, const PackedF32& w, const float* scales,
       kt.gemm_f32_micro(group, xp + i * k * mr + G * group * mr, mr,
                         wdata + pi * k * kPanelWidth + G * group * kPanelWidth, part, kPanelWidth,
                         rows, cols, false);
-      for (int c = 0; c < cols; ++c) {
-        const float s = scales[(pi * kPanelWidth + c) * n_groups + G];
-        for (int r = 0; r < rows; ++r) f[r][c] = std::fma(part[r * kPanelWidth + c], s, f[r][c]);
-      }
+      (isa == Isa::Ref ? fold_fma_sw : fold_fma_hw)(&f[0][0], part,
+                                                    scales + G * n + pi * kPanelWidth, rows, cols);
     }
     for (int r = 0; r < rows; ++r) {
       const float ar = a == nullptr ? 1.0f : a[i * mr + r];

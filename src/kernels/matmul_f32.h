@@ -55,12 +55,12 @@ void matmul_f32(const float* x, const PackedF32& w, float* y, int64_t m, ThreadP
 // Group-wise scaled product, the float twin of the integer kernels' fold
 // (matmul_w4a8.h): for every row i and output j,
 //   P_G = Σ_{t∈G} x[i][t] · W[j][t]        one float sum per group G of `group` inputs
-//   f = 0; f = fma(P_G, scales[j·(k/group) + G], f) for G = 0, 1, ...
+//   f = 0; f = fma(P_G, scales[G·n + j], f) for G = 0, 1, ...
 //   y[i][j] = a[i] · f                      (f when a is null)
 // With integer x and W (activation and weight codes) whose partial sums stay
 // below 2^24 in magnitude, every P_G is the exact integer group sum in any
 // order, so y equals the integer kernels' result bit for bit (the exact
-// emulation of W4A8 / W8A8). w: PackedF32 of W [n][k]; scales: [n][k/group];
+// emulation of W4A8 / W8A8). w: PackedF32 of W [n][k]; scales: [k/group][n];
 // group >= 1 divides k. Throws fptq::Error for a bad group or m < 0.
 void matmul_f32_grouped(const float* x, const PackedF32& w, const float* scales, int64_t group,
                         const float* a, float* y, int64_t m, ThreadPool& pool);

@@ -76,6 +76,7 @@ PackedIntImpl pack(int64_t n, int64_t k, int64_t group, W4Scale mode, Code code,
     }
     if (p.integer_scale) p.c[size_t(j)] = smax / kIntScaleAlpha;
   }
+  compact_scales(p);
   return p;
 }
 

@@ -44,6 +44,7 @@ PackedIntImpl pack(int64_t n, int64_t k, int64_t group, Code code, Scale scale) 
       p.s[size_t(base + G * kIntPanelCols)] = s;
     }
   }
+  compact_scales(p);
   return p;
 }
 

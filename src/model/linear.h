@@ -30,7 +30,7 @@ struct Linear {
   kernels::PackedF32 w;
   kernels::PackedW4 w4;
   kernels::PackedW8 w8;
-  std::vector<float> group_scales;  // f32_grouped: [n][k/group]
+  std::vector<float> group_scales;  // f32_grouped: [k/group][n]
   int64_t group = 0;                // f32_grouped: inputs per scale
   std::vector<float> bias;  // [n] or empty
   int64_t n() const;

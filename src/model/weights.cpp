@@ -145,8 +145,8 @@ void load_grouped(const io::TensorInfo& t, int64_t group, Linear& L) {
       }
       const int64_t G = b * 32 / group;
       if (b * 32 % group == 0) {
-        L.group_scales[size_t(j * n_groups + G)] = scale;
-      } else if (scale != L.group_scales[size_t(j * n_groups + G)]) {
+        L.group_scales[size_t(G * n + j)] = scale;
+      } else if (scale != L.group_scales[size_t(G * n + j)]) {
         fail("{}: row {} group {} has differing Q4_0 scales (group {} is not uniform)", t.name, j,
              G, group);
       }

@@ -61,7 +61,11 @@ void check(Isa isa, const Shape& s, bool w4, int threads, int misalign) {
   for (int64_t i = 0; i < s.m * s.k; ++i) xf[i] = float(x[size_t(i)]);
   std::vector<float> wf(codes.begin(), codes.end());
   const PackedF32 pf = pack_f32(wf.data(), s.n, s.k);
-  matmul_f32_grouped(xf.data(), pf, scales.data(), s.group, a.data(), y.data(), s.m, pool, isa);
+  std::vector<float> scales_t(scales.size());  // [n][G] -> [G][n]
+  for (int64_t j = 0; j < s.n; ++j)
+    for (int64_t G = 0; G < n_groups; ++G)
+      scales_t[size_t(G * s.n + j)] = scales[size_t(j * n_groups + G)];
+  matmul_f32_grouped(xf.data(), pf, scales_t.data(), s.group, a.data(), y.data(), s.m, pool, isa);
   int64_t bad = 0, first = -1;
   for (int64_t i = 0; i < s.m * s.n; ++i)
     if (f32_to_bits(want[size_t(i)]) != f32_to_bits(y[i])) {
@@ -97,7 +101,7 @@ TEST_P(MatmulF32Grouped, WithoutRowScalesIsTheGroupedSum) {
     for (int64_t j = 0; j < n; ++j) {
       double exact = 0, abs_sum = 0;
       for (int64_t t = 0; t < k; ++t) {
-        const double v = double(x[i * k + t]) * w[size_t(j * k + t)] * scales[size_t(j * 3 + t / group)];
+        const double v = double(x[i * k + t]) * w[size_t(j * k + t)] * scales[size_t((t / group) * n + j)];
         exact += v;
         abs_sum += std::fabs(v);
       }

@@ -43,6 +43,10 @@ Problem make_problem(int64_t m, int64_t n, int64_t k, int64_t group, bool w4, ui
   return p;
 }
 
+void round_scales_to_fp16(Problem& p) {
+  for (auto& v : p.scales) v = fp16_to_f32(f32_to_fp16(v));
+}
+
 // The spec, from unpacked codes. a_i = a[i·stride].
 std::vector<float> spec(const Problem& p, int64_t a_stride, bool int_scale) {
   const int64_t G = p.k / p.group;
@@ -102,11 +106,14 @@ TEST_P(MatmulInt8, W4A8MatchesSpecBitForBit) {
   for (const Shape& s : kW4Shapes)
     for (W4Scale mode : {W4Scale::Float, W4Scale::Integer})
       for (int64_t a_stride : {1, 0})
-        for (int threads : {1, 3}) {
+        for (int threads : {1, 2, 3}) {
           SCOPED_TRACE(::testing::Message() << "m=" << s.m << " n=" << s.n << " k=" << s.k << " g="
                                             << s.group << " int_scale=" << (mode == W4Scale::Integer)
                                             << " a_stride=" << a_stride << " threads=" << threads);
-          const Problem p = make_problem(s.m, s.n, s.k, s.group, true, uint32_t(s.m * 131 + s.n * 7 + s.k));
+          // Even thread counts: scales rounded to fp16 (the compact packing
+          // the Q4_0 files get); odd: arbitrary f32 scales.
+          Problem p = make_problem(s.m, s.n, s.k, s.group, true, uint32_t(s.m * 131 + s.n * 7 + s.k));
+          if (threads % 2 == 0) round_scales_to_fp16(p);
           const PackedW4 w = pack_w4(p.codes.data(), p.scales.data(), s.n, s.k, s.group, mode);
           const auto want = spec(p, a_stride, mode == W4Scale::Integer);
           ThreadPool pool(threads);
@@ -163,6 +170,7 @@ TEST_P(MatmulInt8, W4A8FromQ4_0Blocks) {
     }
   EXPECT_EQ(q4_0_uniform_group(blocks.data(), n, k), 128);
   const PackedW4 w = pack_w4_from_q4_0(blocks.data(), n, k, g);
+  EXPECT_EQ(w.bytes(), (n + 31) / 32 * 32 * (k / 2 + 2 * (k / g)));  // fp16 scales
   std::vector<float> y(size_t(m * n));
   ThreadPool pool(2);
   matmul_w4a8(p.x.data(), p.a.data(), 1, nullptr, w, y.data(), m, pool, isa);
@@ -185,6 +193,7 @@ TEST_P(MatmulInt8, W8A8MatchesSpecBitForBit) {
                                         << " g=" << s.group << " threads=" << threads);
       Problem p = make_problem(s.m, s.n, s.k, s.group, false, uint32_t(s.n * 3 + s.k));
       if (!p.codes.empty()) p.codes[0] = -127, p.codes.back() = 127;
+      if (threads == 2) round_scales_to_fp16(p);  // compact packing (fp16 scales, int16 sums)
       const PackedW8 w = pack_w8(p.codes.data(), p.scales.data(), s.n, s.k, s.group);
       ThreadPool pool(threads);
       std::vector<int8_t> xbuf(p.x.size() + 1);
@@ -209,6 +218,8 @@ TEST_P(MatmulInt8, W8A8FromQ8_0Blocks) {
       std::memcpy(blocks[size_t(j * (k / 32) + b)].qs, &p.codes[size_t(j * k + b * 32)], 32);
     }
   const PackedW8 w = pack_w8_from_q8_0(blocks.data(), n, k);
+  // Compact: fp16 scales and int16 group sums (2 + 2 bytes per group and column).
+  EXPECT_EQ(w.bytes(), (n + 31) / 32 * 32 * (k + 4 * (k / 32)));
   std::vector<float> y(size_t(m * n));
   ThreadPool pool(1);
   matmul_w8a8(p.x.data(), p.a.data(), 1, w, y.data(), m, pool, isa);

@@ -3,6 +3,7 @@
 // then exactly the float (or int64) steps the SIMD tiles perform.
 #include <cmath>
 
+#include "core/half.h"
 #include "kernels/kernel_table.h"
 
 namespace fptq::kernels::ref {
@@ -38,7 +39,10 @@ void int_tile(const IntTileArgs& a, int64_t panel_bytes, Code code) {
         if (a.s_int != nullptr)
           acc += int64_t(pg * a.s_int[sp + G * kIntPanelCols]);
         else
-          f = std::fma(float(pg), a.s[sp + G * kIntPanelCols], f);
+          f = std::fma(float(pg),
+                       a.s16 != nullptr ? fp16_to_f32(a.s16[sp + G * kIntPanelCols])
+                                        : a.s[sp + G * kIntPanelCols],
+                       f);
       }
       if (a.s_int != nullptr) f = a.c[p * kIntPanelCols + c] * float(acc);
       a.y[r * a.ldy + j] = ar * f;

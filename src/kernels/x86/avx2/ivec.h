@@ -25,6 +25,13 @@ struct IVec {
   static I zero() { return _mm256_setzero_si256(); }
   static I set1(int32_t v) { return _mm256_set1_epi32(v); }
   static I load(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+  // kLanes fp16 -> f32 (exact; F16C), kLanes int16 -> int32.
+  static F load_f16(const uint16_t* p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  static I load_i16(const int16_t* p) {
+    return _mm256_cvtepi16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
   static I add(I a, I b) { return _mm256_add_epi32(a, b); }
   static I sub(I a, I b) { return _mm256_sub_epi32(a, b); }
   static I shl(I a, int bits) { return _mm256_slli_epi32(a, bits); }

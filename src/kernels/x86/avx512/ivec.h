@@ -26,6 +26,13 @@ struct IVec {
   static I zero() { return _mm512_setzero_si512(); }
   static I set1(int32_t v) { return _mm512_set1_epi32(v); }
   static I load(const void* p) { return _mm512_loadu_si512(p); }
+  // kLanes fp16 -> f32 (exact), kLanes int16 -> int32.
+  static F load_f16(const uint16_t* p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
+  static I load_i16(const int16_t* p) {
+    return _mm512_cvtepi16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
   static I add(I a, I b) { return _mm512_add_epi32(a, b); }
   static I sub(I a, I b) { return _mm512_sub_epi32(a, b); }
   static I shl(I a, int bits) { return _mm512_slli_epi32(a, unsigned(bits)); }

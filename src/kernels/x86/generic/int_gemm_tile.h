@@ -17,7 +17,8 @@
 
 namespace fptq::kernels::generic {
 
-template <class IV, int R, bool kW4, bool kIntScale>
+// kCompact: fp16 scales (t.s16) and, for W8, int16 group sums (t.wsum16).
+template <class IV, int R, bool kW4, bool kIntScale, bool kCompact>
 void int_tile_rows(const IntTileArgs& t) {
   using V = typename IV::V;
   using F = typename IV::F;
@@ -108,10 +109,15 @@ void int_tile_rows(const IntTileArgs& t) {
           I p = kSplit ? IV::add(acc[r][c], acc2[r][c]) : acc[r][c];
           if constexpr (kW4)
             p = IV::sub(p, corr);
+          else if constexpr (IV::kW8BiasedX && kCompact)
+            p = IV::sub(p, IV::shl(IV::load_i16(t.wsum16 + sc[c] + G * kIntPanelCols), 7));
           else if constexpr (IV::kW8BiasedX)
             p = IV::sub(p, IV::shl(IV::load(t.wsum + sc[c] + G * kIntPanelCols), 7));
           if constexpr (kIntScale)
             IV::add64(f64[r][c], IV::mullo(p, IV::load(t.s_int + sc[c] + G * kIntPanelCols)));
+          else if constexpr (kCompact)
+            f[r][c] = V::fmadd(IV::to_float(p), IV::load_f16(t.s16 + sc[c] + G * kIntPanelCols),
+                               f[r][c]);
           else
             f[r][c] = V::fmadd(IV::to_float(p), V::loadu(t.s + sc[c] + G * kIntPanelCols), f[r][c]);
         }
@@ -142,27 +148,32 @@ void int_tile_rows(const IntTileArgs& t) {
 }
 
 // Selects the row count (1 .. IV::kMr) at compile time.
-template <class IV, bool kW4, bool kIntScale, int R = 1>
+template <class IV, bool kW4, bool kIntScale, bool kCompact, int R = 1>
 void int_tile(const IntTileArgs& t) {
   if constexpr (R < IV::kMr) {
-    if (t.rows == R) return int_tile_rows<IV, R, kW4, kIntScale>(t);
-    return int_tile<IV, kW4, kIntScale, R + 1>(t);
+    if (t.rows == R) return int_tile_rows<IV, R, kW4, kIntScale, kCompact>(t);
+    return int_tile<IV, kW4, kIntScale, kCompact, R + 1>(t);
   } else {
-    int_tile_rows<IV, R, kW4, kIntScale>(t);
+    int_tile_rows<IV, R, kW4, kIntScale, kCompact>(t);
   }
 }
 
 template <class IV>
 void w4a8_tile(const IntTileArgs& t) {
   if (t.s_int != nullptr)
-    int_tile<IV, true, true>(t);
+    int_tile<IV, true, true, false>(t);
+  else if (t.s16 != nullptr)
+    int_tile<IV, true, false, true>(t);
   else
-    int_tile<IV, true, false>(t);
+    int_tile<IV, true, false, false>(t);
 }
 
 template <class IV>
 void w8a8_tile(const IntTileArgs& t) {
-  int_tile<IV, false, false>(t);
+  if (t.s16 != nullptr)
+    int_tile<IV, false, false, true>(t);
+  else
+    int_tile<IV, false, false, false>(t);
 }
 
 }  // namespace fptq::kernels::generic
