@@ -165,6 +165,50 @@ TEST_F(BenchCli, EmulateRunsTheF32Engine) {
       << rows[0].at("engine");
 }
 
+TEST_F(BenchCli, ProfileReportsTimePerOperationClass) {
+  testing::TempDir dir;
+  const auto jsonl = dir / "p.jsonl";
+  const CliRun r = fptq("bench " + stories() + " -p 8 -n 4 -r 1 -t 1 --warmup 0 --profile -o " +
+                        quoted(jsonl.string()));
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const char* s : {"profile pp8 t=1", "profile tg4 t=1", "W4A8 matmul", "W8A8 / F32 matmul",
+                        "dynamic act. quant", "static act. quant", "attention",
+                        "norms, element-wise", "output head", "sampling", "ms/token"})
+    EXPECT_TRUE(contains(r.out, s)) << s << "\n" << r.out;
+  const auto rows = read_jsonl(jsonl);
+  ASSERT_EQ(rows.size(), 2u);
+  for (const auto& j : rows) {
+    ASSERT_TRUE(j.contains("profile")) << j.dump();
+    const auto& p = j.at("profile");
+    const bool pp = j.at("test") == "pp8";
+    EXPECT_EQ(p.at("tokens").get<int64_t>(), pp ? 8 : 4);
+    const auto& c = p.at("classes");
+    double sum = 0;
+    for (const char* key : {"w4a8_matmul", "w8a8_fp_matmul", "quant_dynamic", "quant_static",
+                            "attention", "norm_elementwise", "output_head", "sampling"}) {
+      ASSERT_TRUE(c.contains(key)) << key;
+      EXPECT_GE(c.at(key).at("seconds").get<double>(), 0.0);
+      sum += c.at(key).at("seconds").get<double>();
+    }
+    // The classes are parts of the profiled run's wall time.
+    EXPECT_GT(sum, 0.0);
+    EXPECT_LE(sum, p.at("wall_s").get<double>() * 1.001 + 1e-6);
+    // One head per forward call, one argmax per decoded token (greedy), an
+    // attention call per block and forward.
+    EXPECT_EQ(c.at("output_head").at("calls").get<int64_t>(), pp ? 1 : 4);
+    EXPECT_EQ(c.at("sampling").at("calls").get<int64_t>(), pp ? 0 : 4);
+    EXPECT_EQ(c.at("attention").at("calls").get<int64_t>() % (pp ? 1 : 4), 0);
+    EXPECT_GT(c.at("attention").at("calls").get<int64_t>(), 0);
+  }
+  // Off by default: no profile in the records.
+  const auto jsonl2 = dir / "q.jsonl";
+  ASSERT_EQ(fptq("bench " + stories() + " -p 0 -n 2 -r 1 -t 1 --warmup 0 -o " +
+                 quoted(jsonl2.string())).status, 0);
+  for (const auto& j : read_jsonl(jsonl2)) EXPECT_FALSE(j.contains("profile"));
+  EXPECT_FALSE(contains(fptq("bench " + stories() + " -p 0 -n 2 -r 1 -t 1 --warmup 0").out,
+                        "profile"));
+}
+
 TEST_F(BenchCli, BadArgumentsFailWithOneLineAndNoOutput) {
   testing::TempDir dir;
   const auto out = dir / "r.jsonl";
