@@ -1,5 +1,6 @@
 #include "io/dequant.h"
 
+#include <cmath>
 #include <cstring>
 
 #include "core/error.h"
@@ -189,6 +190,14 @@ std::vector<float> dequantize_tensor(const TensorInfo& t) {
   if (!ti.can_dequantize) fail("tensor '{}': type {} cannot be dequantized", t.name, ti.name);
   std::vector<float> out(static_cast<size_t>(n));
   dequantize(t.type, t.data, out.data(), n);
+  // A NaN or Inf weight poisons every activation downstream: refuse it here,
+  // naming the element, rather than produce NaN results later.
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (!std::isfinite(out[i])) {
+      fail("tensor '{}': element {} is {} (a {} weight must be finite)", t.name, i,
+           std::isnan(out[i]) ? "NaN" : out[i] > 0 ? "+Inf" : "-Inf", ti.name);
+    }
+  }
   return out;
 }
 

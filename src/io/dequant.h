@@ -15,7 +15,8 @@ namespace fptq::io {
 // is negative or not a multiple of the block size.
 void dequantize(GgmlType type, const void* src, float* dst, int64_t n);
 
-// All elements of t, in storage order (innermost dim fastest).
+// All elements of t, in storage order (innermost dim fastest). Throws
+// fptq::Error naming the tensor and the element when one is NaN or Inf.
 std::vector<float> dequantize_tensor(const TensorInfo& t);
 
 }  // namespace fptq::io
