@@ -145,6 +145,8 @@ void add_metadata(const HfTokenizerInputs& in, std::string_view where, Metadata&
   int64_t n = 0;
   for (const auto& [id, text] : entries) n = std::max(n, id + 1);
   if (in.n_vocab) {
+    if (*in.n_vocab <= 0 || *in.n_vocab > kMaxVocab)
+      fail("{}: vocab_size {} out of range (1 to {})", where, *in.n_vocab, kMaxVocab);
     if (n > *in.n_vocab)
       fail("{}: token id {} beyond the model's vocab_size {}", where, n - 1, *in.n_vocab);
     n = *in.n_vocab;
