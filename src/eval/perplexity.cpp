@@ -1,6 +1,7 @@
 #include "eval/perplexity.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/error.h"
 #include "core/timer.h"
@@ -33,6 +34,9 @@ PerplexityResult perplexity(const model::Model& model, const tok::Tokenizer& tok
                             ThreadPool& pool, const ProgressFn& progress,
                             const ScoredFn& on_scored) {
   Timer timer;
+  if (opts.ctx < 0) fail("perplexity: --ctx {} is negative (0 = the protocol's default)", opts.ctx);
+  if (opts.max_chunks < 0)
+    fail("perplexity: --chunks {} is negative (0 = every window)", opts.max_chunks);
   PerplexityResult res;
   res.protocol = opts.protocol;
   res.ctx = opts.ctx > 0 ? opts.ctx : default_ctx(opts.protocol);
@@ -76,7 +80,12 @@ PerplexityResult perplexity(const model::Model& model, const tok::Tokenizer& tok
         std::span<const float> row(logits.data() + (p - start) * n_vocab, size_t(n_vocab));
         const int32_t target = window[size_t(p + 1)];
         if (on_scored) on_scored({acc.count(), w, p, row, target});
-        acc.add(token_nll(row, target));
+        const double nll = token_nll(row, target);
+        if (!std::isfinite(nll)) {
+          fail("perplexity: non-finite log-probability (NaN/Inf logits) at window {} position {}: "
+               "the model overflows on this text", w + 1, p);
+        }
+        acc.add(nll);
       }
     }
     if (progress) progress({w + 1, res.n_windows, acc.stats(), timer.elapsed()});
