@@ -15,6 +15,7 @@
 #include "core/thread_pool.h"
 #include "core/timer.h"
 #include "io/model_file.h"
+#include "io/output_path.h"
 #include "model/config.h"
 #include "quant/calib_stats.h"
 #include "quant/layer_report.h"
@@ -50,6 +51,8 @@ void run_calibrate(const CalibrateArgs& a) {
   qopts.policy.v1 = a.v1;
   quant::validate_options(qopts);
   const std::string out = a.out.empty() ? default_stats_path(a.model) : a.out;
+  io::check_output_path(out, "-o/--output", a.model, a.calib.calib);
+  io::check_output_path(a.report, "--report", a.model, a.calib.calib);
 
   ThreadPool pool(a.threads);
   Timer timer;

@@ -15,6 +15,7 @@
 #include "core/thread_pool.h"
 #include "core/timer.h"
 #include "io/model_file.h"
+#include "io/output_path.h"
 #include "model/model.h"
 #include "quant/calib_stats.h"
 #include "quant/layer_report.h"
@@ -82,6 +83,11 @@ void run_quantize(const QuantizeArgs& a) {
     fail("quantize: give --stats FILE (from `fptq calibrate`) or calibration options "
          "(--calib FILE... | --calib random)");
   if (!a.report.empty()) quant::check_report_path(a.report);
+  std::vector<std::string> inputs = a.calib.calib;
+  inputs.push_back(a.stats);
+  io::check_output_path(a.out, "-o/--output", a.model, inputs);
+  io::check_output_path(a.save_stats, "--save-stats", a.model, inputs);
+  io::check_output_path(a.report, "--report", a.model, inputs);
   Timer timer;
   ThreadPool pool(a.threads);
   const auto file = io::open_model(a.model);

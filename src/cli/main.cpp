@@ -1,5 +1,6 @@
 // fptq: FPTQ W4A8 toolkit command line. The only place that prints usage or
 // sets the exit status.
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <fstream>
@@ -32,6 +33,9 @@ std::string read_text_file(const std::string& path) {
 }  // namespace fptq::cli
 
 int main(int argc, char** argv) {
+  // A write past the file-size limit (ulimit -f) must fail with EFBIG and be
+  // reported like a full disk, not kill the process mid-write.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{
       "fptq: FPTQ W4A8 post-training quantization of LLaMA-family models, and a CPU engine "
       "to run them.\nMODEL is a GGUF file or a Hugging Face model directory."};
