@@ -1,0 +1,286 @@
+// Hostile input beyond malformed files, through the fptq binary: NaN/Inf
+// weights, activations that overflow, texts too short, an empty calibration
+// file, unsupported architectures and tensor types, out-of-range option
+// values, outputs that cannot be written (missing folder, a directory, a full
+// disk simulated with `ulimit -f`), and outputs that are the input (same
+// path, ./ prefix, symlink, hard link). Every case must exit non-zero with a
+// one-line message saying what is wrong, create no file at all (no output, no
+// leftover temporary) and leave every existing file byte-identical. Each case
+// prints "[bad-input] <case> -> <message>" (the table of the note).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cli_run.h"
+#include "core/half.h"
+#include "core/sha256.h"
+#include "io/gguf_reader.h"
+#include "io/gguf_writer.h"
+
+namespace fptq {
+namespace {
+
+namespace fs = std::filesystem;
+using clitest::quoted;
+using clitest::read_file;
+using clitest::CliRun;
+
+// A copy of stories260K with edits: `md` may change any KV value, `tensor`
+// any tensor's type and bytes (ne stays).
+using MdEdit = std::function<void(const std::string& key, io::Value& v)>;
+using TensorEdit =
+    std::function<void(const std::string& name, io::GgmlType& type, std::vector<uint8_t>& bytes)>;
+
+void write_variant(const fs::path& dst, const MdEdit& md, const TensorEdit& tensor) {
+  const auto src = io::read_gguf(testing::shared_data("models/stories260K.gguf").string());
+  io::GgufWriter w(src->alignment);
+  for (const auto& [key, value] : src->metadata.items()) {
+    if (key == "general.alignment") continue;  // mirrored by the writer
+    io::Value v = value;
+    if (md) md(key, v);
+    w.add(key, v);
+  }
+  for (const io::TensorInfo& t : src->tensors) {
+    io::GgmlType type = t.type;
+    std::vector<uint8_t> bytes(t.data, t.data + t.nbytes);
+    if (tensor) tensor(t.name, type, bytes);
+    w.add_tensor(t.name, type, t.ne, std::move(bytes));
+  }
+  w.write(dst.string());
+}
+
+void set_f32(std::vector<uint8_t>& bytes, size_t i, float v) { std::memcpy(&bytes[4 * i], &v, 4); }
+
+// Every file and folder under `dir` with its sha256, except the resume state
+// of the streaming pipeline (<output>.fptq-partial/, kept on failure so that
+// --resume can continue; see quant/stream_quantize.h).
+std::map<std::string, std::string> hashes(const fs::path& dir) {
+  std::map<std::string, std::string> h;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    const std::string rel = fs::relative(e.path(), dir).string();
+    const std::string top = rel.substr(0, rel.find('/'));
+    if (top.size() > 13 && top.compare(top.size() - 13, 13, ".fptq-partial") == 0) continue;
+    h[rel] = e.is_symlink() ? "link" : e.is_regular_file() ? sha256_hex(read_file(e.path())) : "dir";
+  }
+  return h;
+}
+
+struct Case {
+  std::string name;     // what is wrong, for the report
+  std::string args;     // fptq arguments (run in the work folder)
+  std::string message;  // must appear in the error line
+  std::string prefix = {};  // shell prefix, e.g. "ulimit -f 64;"
+};
+
+class BadInputCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    FPTQ_REQUIRE_CLI();
+    const fs::path stories = testing::shared_data("models/stories260K.gguf");
+    fs::copy_file(stories, work_ / "model.gguf");
+    fs::create_symlink("model.gguf", work_ / "link.gguf");
+    fs::create_hard_link(work_ / "model.gguf", work_ / "hard.gguf");
+    fs::create_directory(work_ / "subdir");
+    std::ofstream(work_ / "empty.txt");
+    std::ofstream(work_ / "short.txt") << "Once upon a time.";
+    std::ofstream(work_ / "story.txt")
+        << "Once upon a time, there was a little girl named Lily. She loved to play outside in "
+           "the park. One day, she saw a big red ball under a tree. She ran to the ball and "
+           "kicked it high in the sky. Her friend Tom came to play with her, and they laughed.";
+  }
+
+  CliRun run(const Case& c) {
+    const auto bin = testing::build_dir() / "bin" / "fptq";
+    const std::string cmd = "cd " + quoted(work_.path().string()) + " && " + c.prefix + " " +
+                            quoted(bin.string()) + " " + c.args + " >" +
+                            quoted((logs_ / "out").string()) + " 2>" +
+                            quoted((logs_ / "err").string());
+    const int raw = std::system(cmd.c_str());
+    CliRun r;
+    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+    r.out = read_file(logs_ / "out");
+    r.err = read_file(logs_ / "err");
+    return r;
+  }
+
+  // The case is refused: non-zero exit (not a signal), an error line naming
+  // the problem, no file created or changed in the work folder.
+  void expect_refused(const Case& c) {
+    SCOPED_TRACE(c.name + ": fptq " + c.args);
+    const auto before = hashes(work_.path());
+    const CliRun r = run(c);
+    EXPECT_GT(r.status, 0) << "exit status (-1: killed by a signal)\n" << r.err;
+    EXPECT_NE(r.status, 0);
+    // The error line: fptq's "fptq: error: ..." or CLI11's "--option: ...".
+    std::string line;
+    size_t lines = 0;
+    for (size_t pos = 0; pos < r.err.size();) {
+      size_t nl = r.err.find('\n', pos);
+      if (nl == std::string::npos) nl = r.err.size();
+      const std::string l = r.err.substr(pos, nl - pos);
+      if (l.rfind("fptq: error: ", 0) == 0 || (l.rfind("--", 0) == 0 && clitest::contains(l, ":"))) {
+        line = l;
+        ++lines;
+      }
+      pos = nl + 1;
+    }
+    EXPECT_EQ(lines, 1u) << r.err;
+    EXPECT_TRUE(clitest::contains(line, c.message)) << "expected '" << c.message << "' in:\n" << r.err;
+    EXPECT_EQ(hashes(work_.path()), before) << "files created or changed\n" << r.err;
+    std::printf("[bad-input] %s -> %s\n", c.name.c_str(), line.c_str());
+  }
+
+  testing::TempDir work_, logs_;
+};
+
+const std::string kCalib = "--calib random --samples 2 --seqlen 16 -q";
+
+TEST_F(BadInputCli, NonFiniteWeightsAndActivations) {
+  write_variant(work_ / "nan_f32.gguf", nullptr, [](const std::string& n, auto&, auto& b) {
+    if (n == "blk.0.attn_q.weight") set_f32(b, 5, std::numeric_limits<float>::quiet_NaN());
+  });
+  // An F16 weight with +Inf (0x7c00) at element 7.
+  write_variant(work_ / "inf_f16.gguf", nullptr, [](const std::string& n, io::GgmlType& type,
+                                                     std::vector<uint8_t>& b) {
+    if (n != "blk.1.ffn_up.weight") return;
+    std::vector<uint8_t> h(b.size() / 2);
+    for (size_t i = 0; i < h.size() / 2; ++i) {
+      float f;
+      std::memcpy(&f, &b[4 * i], 4);
+      const uint16_t v = i == 7 ? uint16_t(0x7c00) : f32_to_fp16(f);
+      std::memcpy(&h[2 * i], &v, 2);
+    }
+    type = io::GgmlType::F16;
+    b = std::move(h);
+  });
+  // Finite weights whose activations overflow: an RMSNorm gain of 3e38.
+  write_variant(work_ / "overflow.gguf", nullptr, [](const std::string& n, auto&, auto& b) {
+    if (n == "blk.0.attn_norm.weight")
+      for (size_t i = 0; i < b.size() / 4; ++i) set_f32(b, i, 3e38f);
+  });
+  const std::vector<Case> cases = {
+      {"NaN in an F32 weight (quantize)", "quantize nan_f32.gguf " + kCalib + " -o out.gguf",
+       "tensor 'blk.0.attn_q.weight': element 5 is NaN"},
+      {"NaN in an F32 weight (perplexity)", "perplexity nan_f32.gguf -f story.txt -c 16",
+       "tensor 'blk.0.attn_q.weight': element 5 is NaN"},
+      {"+Inf in an F16 weight (perplexity)", "perplexity inf_f16.gguf -f story.txt -c 16",
+       "tensor 'blk.1.ffn_up.weight': element 7 is +Inf"},
+      // The streaming pipeline loads each block as a one-block model whose
+      // tensors are renamed blk.0.*, so its message names blk.0 (reported).
+      {"+Inf in an F16 weight (calibrate)", "calibrate inf_f16.gguf " + kCalib + " -o out.json",
+       "ffn_up.weight': element 7 is +Inf"},
+      {"activations overflow to Inf (calibrate)",
+       "calibrate overflow.gguf " + kCalib + " -o out.json", "non-finite activations"},
+      {"activations overflow to Inf (quantize)",
+       "quantize overflow.gguf " + kCalib + " -o out.gguf", "non-finite activations"},
+      {"logits overflow (perplexity)", "perplexity overflow.gguf -f story.txt -c 16",
+       "non-finite log-probability"},
+  };
+  for (const Case& c : cases) expect_refused(c);
+}
+
+TEST_F(BadInputCli, UnusableTextsModelsAndTypes) {
+  write_variant(work_ / "gpt2.gguf", [](const std::string& k, io::Value& v) {
+    if (k == "general.architecture") v = io::Value::make_string("gpt2");
+  }, nullptr);
+  // Q8_1 (32-element blocks, so the row of 64 fits) is a type fptq does not read.
+  write_variant(work_ / "q8_1.gguf", nullptr, [](const std::string& n, io::GgmlType& type,
+                                                 std::vector<uint8_t>& b) {
+    if (n != "blk.0.ffn_up.weight") return;
+    type = io::GgmlType::Q8_1;
+    b.assign(b.size() / 4 / 32 * 36, 0);
+  });
+  const std::vector<Case> cases = {
+      {"text shorter than one window (perplexity)", "perplexity model.gguf -f short.txt",
+       "do not fill one window of 512 tokens"},
+      {"empty calibration file", "calibrate model.gguf --calib empty.txt -q -o out.json",
+       "the text yields 1 tokens"},
+      {"unsupported architecture gpt2 (quantize)", "quantize gpt2.gguf " + kCalib + " -o out.gguf",
+       "unsupported architecture 'gpt2'"},
+      {"unsupported architecture gpt2 (perplexity)", "perplexity gpt2.gguf -f story.txt -c 16",
+       "unsupported architecture 'gpt2'"},
+      {"unsupported tensor type Q8_1 (quantize)", "quantize q8_1.gguf " + kCalib + " -o out.gguf",
+       "type Q8_1 cannot be dequantized"},
+      {"unsupported tensor type Q8_1 (perplexity)", "perplexity q8_1.gguf -f story.txt -c 16",
+       "type Q8_1 cannot be dequantized"},
+  };
+  for (const Case& c : cases) expect_refused(c);
+}
+
+TEST_F(BadInputCli, OutOfRangeOptionValues) {
+  const std::vector<Case> cases = {
+      {"--chunks -1", "perplexity model.gguf -f story.txt -c 16 --chunks -1", "--chunks -1"},
+      {"--ctx -5", "perplexity model.gguf -f story.txt --ctx -5", "--ctx -5"},
+      {"--ctx 1", "perplexity model.gguf -f story.txt --ctx 1", "context 1 too small"},
+      {"--batch 0", "perplexity model.gguf -f story.txt -c 16 --batch 0", "--batch"},
+      {"--kl-top-k 0", "perplexity model.gguf -f story.txt -c 16 --kl-top-k 0 --kl-base kb.bin",
+       "--kl-top-k"},
+      {"--group-size 48", "quantize model.gguf " + kCalib + " --group-size 48 -o out.gguf",
+       "--group-size 48: expected 32, 64, 128, 256 or 0"},
+      {"--v0 > --v1", "quantize model.gguf " + kCalib + " --v0 200 --v1 100 -o out.gguf",
+       "v0 <= v1"},
+      {"--v0 -1", "calibrate model.gguf " + kCalib + " --v0 -1 -o out.json", "v0"},
+      {"--threads 0", "calibrate model.gguf " + kCalib + " --threads 0 -o out.json", "--threads"},
+      {"--threads -2", "quantize model.gguf " + kCalib + " -t -2 -o out.gguf", "--threads"},
+      {"--samples 0", "calibrate model.gguf --calib random --samples 0 -o out.json", "--samples"},
+      {"--seqlen 1", "calibrate model.gguf --calib random --seqlen 1 -o out.json", "--seqlen"},
+      {"--alpha 2", "quantize model.gguf " + kCalib + " --scheme w8a8-smoothquant --alpha 2 -o out.gguf",
+       "--alpha 2"},
+      {"--gptq-damp -1", "quantize model.gguf " + kCalib + " --scheme fptq-gptq --gptq-damp -1 -o out.gguf",
+       "--gptq-damp -1"},
+      {"--gptq-block 0", "quantize model.gguf " + kCalib + " --scheme fptq-gptq --gptq-block 0 -o out.gguf",
+       "--gptq-block 0"},
+  };
+  for (const Case& c : cases) expect_refused(c);
+}
+
+TEST_F(BadInputCli, OutputsThatCannotBeWritten) {
+  std::vector<Case> cases = {
+      {"output folder missing", "quantize model.gguf " + kCalib + " -o nodir/out.gguf",
+       "'nodir' does not exist"},
+      {"output folder is a file", "calibrate model.gguf " + kCalib + " -o short.txt/out.json",
+       "does not exist"},
+      {"output is a directory", "quantize model.gguf " + kCalib + " -o subdir", "is a directory"},
+      {"disk full (ulimit -f 64: 64 KiB)", "quantize model.gguf " + kCalib + " -o out.gguf",
+       "File too large", "ulimit -f 64;"},
+  };
+  if (fs::is_directory("/proc/self"))
+    cases.push_back({"output on a read-only file system (/proc)",
+                     "calibrate model.gguf " + kCalib + " -o /proc/fptq-out.json",
+                     "/proc/fptq-out.json"});
+  for (const Case& c : cases) expect_refused(c);
+}
+
+TEST_F(BadInputCli, OutputIsTheInput) {
+  const std::vector<Case> cases = {
+      {"quantize -o = input", "quantize model.gguf " + kCalib + " -o model.gguf", "is the input"},
+      {"quantize -o = ./input", "quantize model.gguf " + kCalib + " -o ./model.gguf",
+       "is the input"},
+      {"quantize -o = symlink to input", "quantize model.gguf " + kCalib + " -o link.gguf",
+       "is the input"},
+      {"quantize -o = hard link to input", "quantize model.gguf " + kCalib + " -o hard.gguf",
+       "is the input"},
+      {"quantize --save-stats = input",
+       "quantize model.gguf " + kCalib + " --save-stats ./model.gguf -o out.gguf", "is the input"},
+      {"calibrate -o = input", "calibrate model.gguf " + kCalib + " -o model.gguf", "is the input"},
+      {"calibrate -o = symlink to input", "calibrate link.gguf " + kCalib + " -o hard.gguf",
+       "is the input"},
+      {"calibrate -o = calibration text", "calibrate model.gguf --calib story.txt -q -o story.txt",
+       "is the input"},
+      {"perplexity --kl-base = input (read as a KL base)",
+       "perplexity model.gguf -f story.txt -c 16 --kl-base model.gguf", "not a KL base file"},
+  };
+  for (const Case& c : cases) expect_refused(c);
+}
+
+}  // namespace
+}  // namespace fptq
