@@ -77,6 +77,9 @@ page = '<!DOCTYPE html><html><head><meta charset="utf-8">%s</head><body style="m
 open(sys.argv[3], "w", encoding="utf-8").write(page)
 PY
   h=900
-  case "$id" in blk.*) h=1400 ;; esac
+  case "$id" in
+    *-chart) h=420 ;;
+    blk.*) h=1250 ;;
+  esac
   shot "$work/$id.html" "$out/$id.png" 1200 "$h"
 done

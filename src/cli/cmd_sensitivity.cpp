@@ -7,6 +7,7 @@
 // (--keep-table), and static scales from a percentile of |x| (--act-clip).
 #include <memory>
 #include <set>
+#include <span>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -22,10 +23,13 @@
 #include "core/timer.h"
 #include "eval/kl_base.h"
 #include "eval/perplexity.h"
+#include "io/model_file.h"
 #include "model/model.h"
 #include "quant/act_quant.h"
 #include "quant/calibrate.h"
 #include "quant/emulation_observer.h"
+#include "quant/quantize_model.h"
+#include "quant/weight_int4.h"
 #include "report/act_clip.h"
 #include "report/probe.h"
 #include "report/sensitivity.h"
@@ -40,6 +44,7 @@ struct SensArgs {
   std::string by = "layer";
   std::string json;
   std::string ranking;  // reuse a ranking instead of measuring one
+  bool no_ranking = false;
   int64_t chunks = 2;
   int64_t ctx = 0;
   int64_t show = 0;
@@ -50,6 +55,7 @@ struct SensArgs {
   uint64_t seed = 1;
   std::vector<double> act_clip;
   int64_t clip_samples = 16, clip_seqlen = 512;
+  std::string output;  // write the auto-kept model here
   int threads = 1;
 };
 
@@ -80,7 +86,65 @@ const char* kKeepHeader =
     "| kept in F16 | k | bits/weight (block linears) | KLD ± stderr | PPL | ΔPPL | top-1 |\n"
     "|---|---:|---:|---:|---:|---:|---:|\n";
 
+// Quantizes MODEL again as the twin was (scheme, group, scale rule, v0/v1
+// from its fptq.* keys; statistics from --stats, or recomputed from its
+// calibration provenance) with the consumers of `kept` in F16, into `out`;
+// prints bits per weight and the written file's quality.
+void write_kept_model(const SensArgs& a, const LoadedPair& lp, const std::set<std::string>& kept,
+                      const tok::Tokenizer& tok, std::span<const int32_t> tokens,
+                      const eval::PerplexityOptions& popts, const eval::KlBase& base,
+                      double fp_ppl, ThreadPool& pool) {
+  const report::QuantizedPair& pair = lp.pair;
+  quant::QuantizeOptions qo;
+  qo.scheme = quant::parse_scheme(pair.spec.scheme);
+  qo.policy.v0 = float(pair.spec.v0);
+  qo.policy.v1 = float(pair.spec.v1);
+  qo.int4.group = pair.spec.group_size;
+  qo.int4.rule = quant::parse_scale_rule(pair.spec.scale_rule);
+  qo.keep_fp = report::keep_fp_patterns(pair.cfg, kept);
+  quant::validate_options(qo);
+  quant::CalibStatsSet stats;
+  quant::CalibData data;
+  const bool gptq = quant::scheme_traits(qo.scheme).gptq;
+  if (!lp.stats || gptq) {
+    quant::CalibProvenance p;
+    p.source = pair.spec.calib_source;
+    p.samples = pair.spec.calib_samples;
+    p.seqlen = pair.spec.calib_seqlen;
+    p.seed = pair.spec.calib_seed;
+    data = make_calib_data_verbose(tok, pair.cfg,
+                                   has_calib(a.pair.calib) ? calib_options(a.pair.calib)
+                                                           : quant::calib_options_from_provenance(p));
+  }
+  if (lp.stats) {
+    stats = *lp.stats;
+  } else {
+    fmt::print(stderr, "sensitivity: recalibrating ({} × {} tokens of {}) for --output\n",
+               data.provenance.samples, data.provenance.seqlen, data.provenance.source);
+    const model::Model m(pair.fp, pool, model::LoadOptions{model::RunMode::emulate});
+    stats = quant::calibrate(m, data, pool);
+  }
+  const quant::QuantizeReport rep =
+      quant::quantize_model(pair.fp, stats, qo, a.output, pool, {}, gptq ? &data : nullptr);
+  const model::Model q(io::open_model(a.output), pool,
+                       model::LoadOptions{model::RunMode::emulate});
+  quant::EmulationObserver obs(q.act_spec());
+  eval::PerplexityOptions o = popts;
+  o.observer = &obs;
+  const eval::KlCompareRun r = eval::perplexity_vs_kl_base(q, tok, tokens, o, base, pool);
+  fmt::print("written {}: {} layer input(s) kept in F16; bits/weight {:.3f} (linear), {:.3f} "
+             "(file); PPL {:.4f} (Δ {:+.4f}), KLD {:.5f} ± {:.5f}, top-1 {:.2f}% (the file, "
+             "emulated)\n\n",
+             a.output, kept.size(), rep.bpw_linear(), rep.bpw_file(), r.ppl.stats.ppl,
+             r.ppl.stats.ppl - fp_ppl, r.kl.mean, r.kl.mean_stderr, 100 * r.kl.top1);
+}
+
 void run_sensitivity(const SensArgs& a) {
+  if (!a.output.empty() && a.auto_keep < 0 && a.auto_keep_bpw < 0)
+    fail("sensitivity: -o/--output writes the model that --auto-keep or --auto-keep-bpw chose; give one");
+  const bool keep_work = a.auto_keep >= 0 || a.auto_keep_bpw >= 0 || !a.keep_table.empty();
+  if (a.no_ranking && (keep_work || !a.json.empty() || !a.ranking.empty()))
+    fail("sensitivity: --no-ranking excludes --json, --ranking, --auto-keep and --keep-table");
   Timer timer;
   ThreadPool pool(a.threads);
   const report::UnitBy by = report::parse_unit_by(a.by);
@@ -101,7 +165,10 @@ void run_sensitivity(const SensArgs& a) {
   for (const auto& p : report::all_points(pair.cfg)) all_pts.insert(p);
 
   report::SensitivityResult r;
-  if (!a.ranking.empty()) {
+  if (a.no_ranking) {
+    fmt::print("## fptq sensitivity: {} ({}), no ranking\n\ntext: {}; {} windows of {}, FP PPL {:.4f}\n\n",
+               a.pair.model, pair.spec.scheme, a.text, base.ppl.n_windows, base.ppl.ctx, fp_ppl);
+  } else if (!a.ranking.empty()) {
     r = report::read_sensitivity(a.ranking);
     fmt::print(stderr, "sensitivity: ranking read from {}\n", a.ranking);
   } else {
@@ -126,17 +193,18 @@ void run_sensitivity(const SensArgs& a) {
     r.predictions = base.ppl.stats.n;
     r.fp_ppl = fp_ppl;
   }
-  fmt::print("## fptq sensitivity: {} ({})\n\n", a.pair.model, r.scheme);
-  fmt::print("text: {}; {} windows of {}, {} predictions; one unit quantized at a time ({}), the "
-             "rest FP; F32 path with exact int8 activation emulation; KLD over the FP top-{} + tail\n\n",
-             r.text, r.windows, r.ctx, r.predictions, r.by, eval::kDefaultKlTopK);
-  fmt::print("{}\n", report::format_ranking(r, a.show));
-  if (!a.json.empty() && a.ranking.empty()) {
-    write_file_atomic(a.json, report::sensitivity_json(r));
-    fmt::print(stderr, "sensitivity: ranking written to {}\n", a.json);
+  if (!a.no_ranking) {
+    fmt::print("## fptq sensitivity: {} ({})\n\n", a.pair.model, r.scheme);
+    fmt::print("text: {}; {} windows of {}, {} predictions; one unit quantized at a time ({}), the "
+               "rest FP; F32 path with exact int8 activation emulation; KLD over the FP top-{} + tail\n\n",
+               r.text, r.windows, r.ctx, r.predictions, r.by, eval::kDefaultKlTopK);
+    fmt::print("{}\n", report::format_ranking(r, a.show));
+    if (!a.json.empty() && a.ranking.empty()) {
+      write_file_atomic(a.json, report::sensitivity_json(r));
+      fmt::print(stderr, "sensitivity: ranking written to {}\n", a.json);
+    }
   }
 
-  const bool keep_work = a.auto_keep >= 0 || a.auto_keep_bpw >= 0 || !a.keep_table.empty();
   if (keep_work && report::top_points(r, 1).empty())
     fail("sensitivity: --auto-keep / --keep-table need a per-layer ranking (--by layer)");
   auto keep_eval = [&](const std::set<std::string>& kept) {
@@ -161,6 +229,8 @@ void run_sensitivity(const SensArgs& a) {
     for (const auto& t : tried) fmt::print("{}", fig_row(t.choice, t.k, t.bpw, t.fig, fp_ppl));
     fmt::print("\nsmallest k meeting the budget: {}\n", k);
     print_keep(report::top_points(r, k), "auto-keep");
+    if (!a.output.empty())
+      write_kept_model(a, *loaded, report::top_points(r, k), *tok, tokens, popts, base.base, fp_ppl, pool);
   }
   if (a.auto_keep_bpw >= 0) {
     const int64_t k = report::search_keep_for_bpw(pair, r, a.auto_keep_bpw);
@@ -170,6 +240,8 @@ void run_sensitivity(const SensArgs& a) {
                              keep_eval(kept), fp_ppl));
     fmt::print("\n");
     print_keep(kept, "auto-keep-bpw");
+    if (!a.output.empty() && a.auto_keep < 0)
+      write_kept_model(a, *loaded, kept, *tok, tokens, popts, base.base, fp_ppl, pool);
   }
   if (!a.keep_table.empty()) {
     const std::vector<int64_t> ks = parse_ks(a.keep_table);
@@ -260,12 +332,17 @@ void add_sensitivity_command(CLI::App& app) {
   cmd->add_option("-c,--ctx", a->ctx, "window length (default 512)");
   cmd->add_option("--json", a->json, "write the ranking as JSON");
   cmd->add_option("--ranking", a->ranking, "reuse a ranking JSON instead of measuring one");
+  cmd->add_flag("--no-ranking", a->no_ranking, "skip the ranking (e.g. for --act-clip alone)");
   cmd->add_option("--show", a->show, "rows of the ranking to print (0 = all)")->capture_default_str();
   cmd->add_option("--auto-keep", a->auto_keep,
                   "KLD budget: keep the fewest most-sensitive layers in F16 that meet it");
   cmd->add_option("--auto-keep-bpw", a->auto_keep_bpw,
                   "bits-per-weight budget (block linear weights): keep as many most-sensitive "
                   "layers in F16 as it allows");
+  cmd->add_option("-o,--output", a->output,
+                  "with --auto-keep / --auto-keep-bpw: quantize MODEL again as the quantized "
+                  "model was (scheme, group, thresholds from its fptq.* keys), the chosen layers "
+                  "in F16, write it here, and report its bits per weight and quality");
   cmd->add_option("--keep-table", a->keep_table,
                   "comma-separated k: keep the k most sensitive vs k random layers")
       ->capture_default_str();

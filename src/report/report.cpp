@@ -238,13 +238,25 @@ std::string act_hist_chart(const PointProbe& p) {
   return plot.str();
 }
 
+// "blk.3.attn_q.weight" -> "attn_q".
+std::string short_name(const std::string& tensor) {
+  std::string s = tensor;
+  if (s.rfind("blk.", 0) == 0) {
+    const size_t dot = s.find('.', 4);
+    if (dot != std::string::npos) s = s.substr(dot + 1);
+  }
+  const size_t w = s.rfind(".weight");
+  if (w != std::string::npos && w + 7 == s.size()) s.resize(w);
+  return s;
+}
+
 std::string weight_chart(const TensorProbe& t, const std::string& color) {
   double cmax = 1;
   for (size_t i = 0; i < t.hist_fp.counts.size(); ++i)
     cmax = std::max({cmax, double(t.hist_fp.counts[i]), double(t.hist_q.counts[i])});
   SvgPlot plot(360, 220, Axis{t.hist_fp.lo, t.hist_fp.hi, false, "weight value"},
                Axis{0.8, cmax * 2, true, "count (log)"},
-               fmt::format("{} ({})", t.name, t.type));
+               fmt::format("{} {}: grey FP, line quantized", short_name(t.name), t.type));
   auto series = [&](const LinearHistogram& h) {
     std::vector<double> edges, counts;
     const double w = (h.hi - h.lo) / double(h.counts.size());
