@@ -51,58 +51,97 @@ void alloc_panels(PackedIntImpl& p) {
   std::fill(p.w.get(), p.w.get() + bytes, uint8_t(0));
 }
 
-void run_int_gemm(const KernelTable& kt, const PackedIntImpl& p, const int8_t* x, const float* a,
-                  int64_t a_stride, const int32_t* xsum, float* y, int64_t m, ThreadPool& pool) {
-  const int64_t n = p.n, k = p.k;
-  if (m == 0 || n == 0) return;
-  if (k == 0) {
-    std::fill(y, y + m * n, 0.0f);
-    return;
-  }
+namespace {
+
+// One task of the driver: rows [r0, r1) x column tiles [c0, c1) of job `job`.
+struct IntTask {
+  int job;
+  int64_t r0, r1, c0, c1;
+};
+
+// Appends the tasks of one product (the cache blocking of run_int_gemm).
+void plan_tasks(const KernelTable& kt, const PackedIntImpl& p, int job, int64_t m, int64_t threads,
+                std::vector<IntTask>& out) {
   const int64_t mr = kt.int_mr;
-  const int64_t n_groups = k / p.group;
   const int64_t n_tiles = p.n_panels / kIntTilePanels;
   const int64_t rows_per_block = std::max<int64_t>(1, kRowsPerBlock / mr) * mr;
   const int64_t row_blocks = ceil_div(m, rows_per_block);
-  const int64_t threads = pool.size();
   int64_t per_task = kMaxTilesPerTask;
   while (per_task > 1 && row_blocks * ceil_div(n_tiles, per_task) < threads * kTasksPerThread)
     per_task /= 2;
   const int64_t col_blocks = ceil_div(n_tiles, per_task);
-  const auto tile_fn = p.w4 ? kt.w4a8_tile : kt.w8a8_tile;
-
-  pool.parallel_for(row_blocks * col_blocks, [&](int64_t task, int) {
+  for (int64_t task = 0; task < row_blocks * col_blocks; ++task) {
     const int64_t r0 = (task % row_blocks) * rows_per_block;
-    const int64_t r1 = std::min(r0 + rows_per_block, m);
     const int64_t c0 = (task / row_blocks) * per_task;
-    const int64_t c1 = std::min(c0 + per_task, n_tiles);
-    IntTileArgs t;
-    t.k = k;
-    t.group = p.group;
-    t.ldx = k;
-    t.ldxs = n_groups;
-    t.a_stride = a_stride;
-    t.ldy = n;
-    for (int64_t tile = c0; tile < c1; ++tile) {
-      const int64_t panel = tile * kIntTilePanels;
-      const int64_t sidx = panel * n_groups * kIntPanelCols;
-      t.w = p.w.get() + panel * p.panel_bytes;
-      t.s = p.s.empty() ? nullptr : p.s.data() + sidx;
-      t.s_int = p.s_int.empty() ? nullptr : p.s_int.data() + sidx;
-      t.c = p.c.empty() ? nullptr : p.c.data() + panel * kIntPanelCols;
-      t.wsum = p.wsum.empty() ? nullptr : p.wsum.data() + sidx;
-      t.s16 = p.s16.empty() ? nullptr : p.s16.data() + sidx;
-      t.wsum16 = p.wsum16.empty() ? nullptr : p.wsum16.data() + sidx;
-      t.cols = int(std::min<int64_t>(kIntTileCols, n - panel * kIntPanelCols));
-      for (int64_t i = r0; i < r1; i += mr) {
-        t.rows = int(std::min(mr, r1 - i));
-        t.x = x + i * k;
-        t.xsum = xsum == nullptr ? nullptr : xsum + i * n_groups;
-        t.a = a + i * a_stride;
-        t.y = y + i * n + panel * kIntPanelCols;
-        tile_fn(t);
-      }
+    out.push_back({job, r0, std::min(r0 + rows_per_block, m), c0, std::min(c0 + per_task, n_tiles)});
+  }
+}
+
+// Runs one task: every column tile, and per tile every row tile over the full k.
+void run_task(const KernelTable& kt, const PackedIntImpl& p, const IntTask& tk, const int8_t* x,
+              const float* a, int64_t a_stride, const int32_t* xsum, float* y) {
+  const int64_t n = p.n, k = p.k;
+  const int64_t mr = kt.int_mr;
+  const int64_t n_groups = k / p.group;
+  const auto tile_fn = p.w4 ? kt.w4a8_tile : kt.w8a8_tile;
+  IntTileArgs t;
+  t.k = k;
+  t.group = p.group;
+  t.ldx = k;
+  t.ldxs = n_groups;
+  t.a_stride = a_stride;
+  t.ldy = n;
+  for (int64_t tile = tk.c0; tile < tk.c1; ++tile) {
+    const int64_t panel = tile * kIntTilePanels;
+    const int64_t sidx = panel * n_groups * kIntPanelCols;
+    t.w = p.w.get() + panel * p.panel_bytes;
+    t.s = p.s.empty() ? nullptr : p.s.data() + sidx;
+    t.s_int = p.s_int.empty() ? nullptr : p.s_int.data() + sidx;
+    t.c = p.c.empty() ? nullptr : p.c.data() + panel * kIntPanelCols;
+    t.wsum = p.wsum.empty() ? nullptr : p.wsum.data() + sidx;
+    t.s16 = p.s16.empty() ? nullptr : p.s16.data() + sidx;
+    t.wsum16 = p.wsum16.empty() ? nullptr : p.wsum16.data() + sidx;
+    t.cols = int(std::min<int64_t>(kIntTileCols, n - panel * kIntPanelCols));
+    for (int64_t i = tk.r0; i < tk.r1; i += mr) {
+      t.rows = int(std::min(mr, tk.r1 - i));
+      t.x = x + i * k;
+      t.xsum = xsum == nullptr ? nullptr : xsum + i * n_groups;
+      t.a = a + i * a_stride;
+      t.y = y + i * n + panel * kIntPanelCols;
+      tile_fn(t);
     }
+  }
+}
+
+}  // namespace
+
+void run_int_gemm(const KernelTable& kt, const PackedIntImpl& p, const int8_t* x, const float* a,
+                  int64_t a_stride, const int32_t* xsum, float* y, int64_t m, ThreadPool& pool) {
+  const PackedIntImpl* ps[1] = {&p};
+  float* ys[1] = {y};
+  run_int_gemm_multi(kt, ps, ys, 1, x, a, a_stride, xsum, m, pool);
+}
+
+void run_int_gemm_multi(const KernelTable& kt, const PackedIntImpl* const* ps, float* const* ys,
+                        int n_jobs, const int8_t* x, const float* a, int64_t a_stride,
+                        const int32_t* xsum, int64_t m, ThreadPool& pool) {
+  if (m == 0 || n_jobs == 0) return;
+  thread_local std::vector<IntTask> tasks;  // the caller's, reused across calls
+  tasks.clear();
+  for (int j = 0; j < n_jobs; ++j) {
+    const PackedIntImpl& p = *ps[j];
+    FPTQ_CHECK(p.k == ps[0]->k && p.w4 == ps[0]->w4 && (!p.w4 || p.group == ps[0]->group));
+    if (p.n == 0) continue;
+    if (p.k == 0) {
+      std::fill(ys[j], ys[j] + m * p.n, 0.0f);
+      continue;
+    }
+    plan_tasks(kt, p, j, m, pool.size(), tasks);
+  }
+  const std::vector<IntTask>& list = tasks;
+  pool.parallel_for(int64_t(list.size()), [&](int64_t i, int) {
+    const IntTask& tk = list[size_t(i)];
+    run_task(kt, *ps[tk.job], tk, x, a, a_stride, xsum, ys[tk.job]);
   });
 }
 

@@ -49,4 +49,12 @@ void compact_scales(PackedIntImpl& p);
 void run_int_gemm(const KernelTable& kt, const PackedIntImpl& p, const int8_t* x, const float* a,
                   int64_t a_stride, const int32_t* xsum, float* y, int64_t m, ThreadPool& pool);
 
+// Several weights of the same k (and, W4, group) against the same x in one
+// parallel loop: ys[i] = x · ps[i]ᵀ, each exactly as run_int_gemm computes
+// it (same tiles, same order per output). One synchronisation instead of
+// n_jobs, which is what a decode step with q/k/v or gate/up pays for.
+void run_int_gemm_multi(const KernelTable& kt, const PackedIntImpl* const* ps, float* const* ys,
+                        int n_jobs, const int8_t* x, const float* a, int64_t a_stride,
+                        const int32_t* xsum, int64_t m, ThreadPool& pool);
+
 }  // namespace fptq::kernels

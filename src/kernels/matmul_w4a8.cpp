@@ -192,4 +192,34 @@ void matmul_w4a8(const int8_t* xq, const float* x_scale, int64_t x_scale_stride,
   run_int_gemm(kt, p, xq, x_scale, x_scale_stride, sums, y, m, pool);
 }
 
+void matmul_w4a8_multi(const int8_t* xq, const float* x_scale, int64_t x_scale_stride,
+                       const int32_t* x_group_sums, const PackedW4* const* ws, float* const* ys,
+                       int n, int64_t m, ThreadPool& pool) {
+  matmul_w4a8_multi(xq, x_scale, x_scale_stride, x_group_sums, ws, ys, n, m, pool, active_isa());
+}
+
+void matmul_w4a8_multi(const int8_t* xq, const float* x_scale, int64_t x_scale_stride,
+                       const int32_t* x_group_sums, const PackedW4* const* ws, float* const* ys,
+                       int n, int64_t m, ThreadPool& pool, Isa isa) {
+  if (m < 0) fail("matmul_w4a8_multi: negative row count m={}", m);
+  if (n <= 0 || m == 0) return;
+  std::vector<const PackedIntImpl*> ps;
+  for (int i = 0; i < n; ++i) {
+    if (ws[i]->k() != ws[0]->k() || ws[i]->group() != ws[0]->group())
+      fail("matmul_w4a8_multi: weight {} has k={} group={}, weight 0 k={} group={}", i,
+           ws[i]->k(), ws[i]->group(), ws[0]->k(), ws[0]->group());
+    ps.push_back(&ws[i]->impl());
+  }
+  const PackedIntImpl& p = *ps[0];
+  const int32_t* sums = x_group_sums;
+  thread_local std::vector<int32_t> scratch;
+  if (sums == nullptr && p.k > 0) {
+    scratch.resize(size_t(m * (p.k / p.group)));
+    group_sums_rows_i8(xq, m, p.k, p.group, scratch.data(), isa);
+    sums = scratch.data();
+  }
+  run_int_gemm_multi(kernels_for(isa), ps.data(), ys, n, xq, x_scale, x_scale_stride, sums, m,
+                     pool);
+}
+
 }  // namespace fptq::kernels

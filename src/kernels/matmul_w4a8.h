@@ -97,4 +97,15 @@ void matmul_w4a8(const int8_t* xq, const float* x_scale, int64_t x_scale_stride,
                  const int32_t* x_group_sums, const PackedW4& w, float* y, int64_t m,
                  ThreadPool& pool, Isa isa);
 
+// The same input against several weights of equal k and group in one
+// parallel loop (q/k/v, gate/up): ys[i] equals matmul_w4a8(.., *ws[i], ys[i], ..)
+// bit for bit; one synchronisation instead of n. Throws fptq::Error when the
+// weights' k or group differ or m < 0.
+void matmul_w4a8_multi(const int8_t* xq, const float* x_scale, int64_t x_scale_stride,
+                       const int32_t* x_group_sums, const PackedW4* const* ws, float* const* ys,
+                       int n, int64_t m, ThreadPool& pool);
+void matmul_w4a8_multi(const int8_t* xq, const float* x_scale, int64_t x_scale_stride,
+                       const int32_t* x_group_sums, const PackedW4* const* ws, float* const* ys,
+                       int n, int64_t m, ThreadPool& pool, Isa isa);
+
 }  // namespace fptq::kernels

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "core/error.h"
 #include "core/half.h"
@@ -98,6 +99,27 @@ void matmul_w8a8(const int8_t* xq, const float* x_scale, int64_t x_scale_stride,
   const KernelTable& kt = kernels_for(isa);
   if (m < 0) fail("matmul_w8a8: negative row count m={}", m);
   run_int_gemm(kt, w.impl(), xq, x_scale, x_scale_stride, nullptr, y, m, pool);
+}
+
+void matmul_w8a8_multi(const int8_t* xq, const float* x_scale, int64_t x_scale_stride,
+                       const PackedW8* const* ws, float* const* ys, int n, int64_t m,
+                       ThreadPool& pool) {
+  matmul_w8a8_multi(xq, x_scale, x_scale_stride, ws, ys, n, m, pool, active_isa());
+}
+
+void matmul_w8a8_multi(const int8_t* xq, const float* x_scale, int64_t x_scale_stride,
+                       const PackedW8* const* ws, float* const* ys, int n, int64_t m,
+                       ThreadPool& pool, Isa isa) {
+  if (m < 0) fail("matmul_w8a8_multi: negative row count m={}", m);
+  if (n <= 0 || m == 0) return;
+  std::vector<const PackedIntImpl*> ps;
+  for (int i = 0; i < n; ++i) {
+    if (ws[i]->k() != ws[0]->k())
+      fail("matmul_w8a8_multi: weight {} has k={}, weight 0 k={}", i, ws[i]->k(), ws[0]->k());
+    ps.push_back(&ws[i]->impl());
+  }
+  run_int_gemm_multi(kernels_for(isa), ps.data(), ys, n, xq, x_scale, x_scale_stride, nullptr, m,
+                     pool);
 }
 
 }  // namespace fptq::kernels

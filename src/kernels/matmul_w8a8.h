@@ -56,4 +56,12 @@ void matmul_w8a8(const int8_t* xq, const float* x_scale, int64_t x_scale_stride,
 void matmul_w8a8(const int8_t* xq, const float* x_scale, int64_t x_scale_stride,
                  const PackedW8& w, float* y, int64_t m, ThreadPool& pool, Isa isa);
 
+// As matmul_w4a8_multi (equal k).
+void matmul_w8a8_multi(const int8_t* xq, const float* x_scale, int64_t x_scale_stride,
+                       const PackedW8* const* ws, float* const* ys, int n, int64_t m,
+                       ThreadPool& pool);
+void matmul_w8a8_multi(const int8_t* xq, const float* x_scale, int64_t x_scale_stride,
+                       const PackedW8* const* ws, float* const* ys, int n, int64_t m,
+                       ThreadPool& pool, Isa isa);
+
 }  // namespace fptq::kernels

@@ -31,6 +31,33 @@ int64_t Linear::k() const {
   }
 }
 
+void linear_multi(const MatmulIn& in, const Linear* const* Ls, float* const* ys, int n, int64_t m,
+                  ThreadPool& pool) {
+  constexpr int kMax = 4;
+  bool same = n >= 2 && n <= kMax && in.q != nullptr && in.scale != nullptr;
+  for (int i = 0; same && i < n; ++i) {
+    same = Ls[i]->kind == Ls[0]->kind && Ls[i]->bias.empty() && Ls[i]->k() == Ls[0]->k() &&
+           (Ls[i]->kind == LinearKind::w8a8 ||
+            (Ls[i]->kind == LinearKind::w4a8 && Ls[i]->w4.group() == Ls[0]->w4.group()));
+  }
+  if (!same) {
+    for (int i = 0; i < n; ++i) linear(in, *Ls[i], ys[i], m, pool);
+    return;
+  }
+  if (Ls[0]->kind == LinearKind::w4a8) {
+    const OpTimer timer(OpClass::w4a8);
+    FPTQ_CHECK(!in.group_sums || in.group == Ls[0]->w4.group());
+    const kernels::PackedW4* ws[kMax];
+    for (int i = 0; i < n; ++i) ws[i] = &Ls[i]->w4;
+    kernels::matmul_w4a8_multi(in.q, in.scale, 1, in.group_sums, ws, ys, n, m, pool);
+  } else {
+    const OpTimer timer(OpClass::w8a8_fp);
+    const kernels::PackedW8* ws[kMax];
+    for (int i = 0; i < n; ++i) ws[i] = &Ls[i]->w8;
+    kernels::matmul_w8a8_multi(in.q, in.scale, 1, ws, ys, n, m, pool);
+  }
+}
+
 void linear(const MatmulIn& in, const Linear& L, float* y, int64_t m, ThreadPool& pool,
             bool head) {
   const OpTimer timer(head                           ? OpClass::head

@@ -56,6 +56,13 @@ struct MatmulIn {
 
 // y[m][n] = in · Wᵀ (+ bias) with the layer's kernel. FPTQ_CHECKs that an
 // integer layer gets int8 input with matching group sums.
+// Several layers reading the same input (q/k/v, gate/up): ys[i] = in · Ls[i]ᵀ,
+// bit for bit what linear() computes, in one parallel loop when they all run
+// on the same integer kernel (one synchronisation per decode step instead of
+// n), else one linear() each.
+void linear_multi(const MatmulIn& in, const Linear* const* Ls, float* const* ys, int n, int64_t m,
+                  ThreadPool& pool);
+
 // Profiled (model/profile.h) as the output head when `head`, else by kernel.
 void linear(const MatmulIn& in, const Linear& L, float* y, int64_t m, ThreadPool& pool,
             bool head = false);

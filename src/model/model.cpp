@@ -93,9 +93,11 @@ void Model::attention_block(int64_t l, Batch& b, KvCache& cache, ThreadPool& poo
   const MatmulIn n = norm_input(l, MatmulInput::attn_qkv_in, b.x.data(), w.attn_norm, m, b, obs);
   float* k = cache.k(l, b.pos0);  // this batch's rows of the cache, [m][kv_dim]
   float* v = cache.v(l, b.pos0);
-  linear(n, w.q, b.q.data(), m, pool);
-  linear(n, w.k, k, m, pool);
-  linear(n, w.v, v, m, pool);
+  {
+    const Linear* Ls[3] = {&w.q, &w.k, &w.v};
+    float* ys[3] = {b.q.data(), k, v};
+    linear_multi(n, Ls, ys, 3, m, pool);
+  }
   {
     const OpTimer timer(OpClass::attention);
     apply_rope(b.q.data(), m, cfg_.n_head, cfg_, rope_inv_freq_, b.pos0);
@@ -113,8 +115,11 @@ void Model::ffn_block(int64_t l, Batch& b, ThreadPool& pool, Observer* obs) cons
   const LayerWeights& w = w_.layers[size_t(l)];
   const int64_t m = b.rows;
   const MatmulIn n = norm_input(l, MatmulInput::ffn_gate_up_in, b.x.data(), w.ffn_norm, m, b, obs);
-  linear(n, w.gate, b.gate.data(), m, pool);
-  linear(n, w.up, b.up.data(), m, pool);
+  {
+    const Linear* Ls[2] = {&w.gate, &w.up};
+    float* ys[2] = {b.gate.data(), b.up.data()};
+    linear_multi(n, Ls, ys, 2, m, pool);
+  }
   const MatmulIn s = silu_mul_input(l, b, obs);
   linear(s, w.down, b.proj.data(), m, pool);
   add_rows(b.x.data(), b.proj.data(), m * cfg_.dim);

@@ -240,6 +240,68 @@ TEST_P(MatmulInt8, ResultIndependentOfThreadCountAndM) {
   EXPECT_EQ(0, std::memcmp(row.data(), y1.data() + 77 * p.n, row.size() * 4));
 }
 
+TEST_P(MatmulInt8, MultiEqualsSeparateProducts) {
+  // q/k/v-like: three weights of one k and group, different n (tails), one
+  // with fp16 scales (compact) and two with f32 scales; W8 likewise.
+  const Isa isa = GetParam();
+  FPTQ_SKIP_IF_UNSUPPORTED(isa);
+  for (int64_t m : {1, 7})
+    for (int threads : {1, 2}) {
+      SCOPED_TRACE(::testing::Message() << "m=" << m << " threads=" << threads);
+      ThreadPool pool(threads);
+      const int64_t k = 192, g = 64;
+      const int64_t ns[3] = {70, 17, 33};
+      std::vector<Problem> ps;
+      for (int i = 0; i < 3; ++i) {
+        ps.push_back(make_problem(m, ns[i], k, g, true, uint32_t(50 + i)));
+        if (i == 1) round_scales_to_fp16(ps.back());
+      }
+      std::vector<PackedW4> w4;
+      std::vector<PackedW8> w8;
+      for (const Problem& p : ps) {
+        w4.push_back(pack_w4(p.codes.data(), p.scales.data(), p.n, k, g));
+        Problem q = make_problem(m, p.n, k, 32, false, uint32_t(p.n));
+        w8.push_back(pack_w8(q.codes.data(), q.scales.data(), p.n, k, 32));
+      }
+      const Problem& x = ps[0];  // x and a of the first problem for all
+      for (bool is_w4 : {true, false}) {
+        std::vector<std::vector<float>> sep(3), multi(3);
+        float* ys[3];
+        for (int i = 0; i < 3; ++i) {
+          sep[size_t(i)].assign(size_t(m * ns[i]), 0.0f);
+          multi[size_t(i)].assign(size_t(m * ns[i]) + 1, -3.0f);
+          ys[i] = multi[size_t(i)].data();
+          if (is_w4)
+            matmul_w4a8(x.x.data(), x.a.data(), 1, nullptr, w4[size_t(i)], sep[size_t(i)].data(), m,
+                        pool, isa);
+          else
+            matmul_w8a8(x.x.data(), x.a.data(), 1, w8[size_t(i)], sep[size_t(i)].data(), m, pool,
+                        isa);
+        }
+        if (is_w4) {
+          const PackedW4* ws[3] = {&w4[0], &w4[1], &w4[2]};
+          matmul_w4a8_multi(x.x.data(), x.a.data(), 1, nullptr, ws, ys, 3, m, pool, isa);
+        } else {
+          const PackedW8* ws[3] = {&w8[0], &w8[1], &w8[2]};
+          matmul_w8a8_multi(x.x.data(), x.a.data(), 1, ws, ys, 3, m, pool, isa);
+        }
+        for (int i = 0; i < 3; ++i) {
+          EXPECT_TRUE(same_bits(sep[size_t(i)], multi[size_t(i)].data(), m * ns[i]))
+              << (is_w4 ? "W4" : "W8") << " weight " << i;
+          EXPECT_EQ(multi[size_t(i)].back(), -3.0f);
+        }
+      }
+      // Mismatched k (or group) is refused.
+      const Problem other = make_problem(m, 8, 2 * k, g, true, 99);
+      const PackedW4 bad = pack_w4(other.codes.data(), other.scales.data(), 8, 2 * k, g);
+      const PackedW4* mixed[2] = {&w4[0], &bad};
+      std::vector<float> y0(size_t(m * 70)), y1(size_t(m * 8));
+      float* yy[2] = {y0.data(), y1.data()};
+      EXPECT_THROW(matmul_w4a8_multi(x.x.data(), x.a.data(), 1, nullptr, mixed, yy, 2, m, pool, isa),
+                   Error);
+    }
+}
+
 TEST(MatmulInt8Pack, RejectsBadInput) {
   std::vector<int8_t> c(64 * 2, 0);
   std::vector<float> s(4, 1.0f);
