@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/commands.h"
 #include "core/error.h"
 
 namespace fptq::cli {
@@ -15,7 +16,7 @@ void add_calib_options(CLI::App& cmd, CalibArgs& a) {
                  "ids uniform over the vocabulary");
   cmd.add_option("--samples", a.samples,
                  "calibration sequences (clamped to the windows the text holds)")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_integer())
       ->capture_default_str();
   cmd.add_option("--seqlen", a.seqlen,
                  "tokens per sequence (clamped to the text length and the model's context)")

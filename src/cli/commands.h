@@ -21,6 +21,9 @@ void add_sensitivity_command(CLI::App& app);
 
 // Adds --threads (default: hardware threads) to `cmd`, storing into `*threads`.
 void add_threads_option(CLI::App& cmd, int* threads);
+// Option check: a positive integer, with a one-line message naming the value
+// ("--samples: must be a positive integer, got '0'").
+const CLI::Validator& positive_integer();
 
 // Contents of a text file; throws fptq::Error naming it when unreadable.
 std::string read_text_file(const std::string& path);

@@ -1,5 +1,6 @@
 // fptq: FPTQ W4A8 toolkit command line. The only place that prints usage or
 // sets the exit status.
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <exception>
@@ -15,10 +16,23 @@
 
 namespace fptq::cli {
 
+const CLI::Validator& positive_integer() {
+  static const CLI::Validator v(
+      [](std::string& s) -> std::string {
+        long long x = 0;
+        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), x);
+        if (ec != std::errc() || end != s.data() + s.size() || x <= 0)
+          return "must be a positive integer, got '" + s + "'";
+        return "";
+      },
+      "POSITIVE");
+  return v;
+}
+
 void add_threads_option(CLI::App& cmd, int* threads) {
   *threads = ThreadPool::hardware_threads();
   cmd.add_option("-t,--threads", *threads, "worker threads (results do not depend on it)")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_integer())
       ->capture_default_str();
 }
 
