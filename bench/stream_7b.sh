@@ -12,7 +12,9 @@
 #   LAYERS=4 bench/stream_7b.sh              # 7B width, 4 layers
 # Environment: BUILD (build folder, default build), WORK (default
 # /tmp/fptq-stream-bench), PRESET (7b|1b|tiny), LAYERS, SAMPLES (4), SEQLEN
-# (128), THREADS (nproc), SCHEME (fptq), KEEP (0).
+# (128), THREADS (nproc), SCHEME (fptq), QUANT_ARGS (more fptq quantize
+# options, e.g. "--v0 1" to put LAE on every point), FPTQ (the fptq binary,
+# default $BUILD/bin/fptq), KEEP (0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,8 +26,9 @@ SEQLEN=${SEQLEN:-128}
 THREADS=${THREADS:-$(nproc)}
 SCHEME=${SCHEME:-fptq}
 KEEP=${KEEP:-0}
+FPTQ=${FPTQ:-$BUILD/bin/fptq}
 
-for b in "$BUILD/bin/fptq" "$BUILD/bin/fptq-synth-llama"; do
+for b in "$FPTQ" "$BUILD/bin/fptq-synth-llama"; do
   [ -x "$b" ] || { echo "stream_7b: $b not built (cmake --build $BUILD)" >&2; exit 1; }
 done
 [ -x /usr/bin/time ] || { echo "stream_7b: /usr/bin/time missing (apt-get install time)" >&2; exit 1; }
@@ -48,9 +51,10 @@ echo "== writing the synthetic model ($PRESET${LAYERS:+, $LAYERS layers})"
 /usr/bin/time -v "$BUILD/bin/fptq-synth-llama" "${synth_args[@]}" 2> "$WORK/synth.time" | tee "$WORK/synth.out"
 echo "   peak RSS $(( $(peak_kb "$WORK/synth.time") / 1024 )) MiB, wall $(wall "$WORK/synth.time")"
 
-echo "== fptq quantize --scheme $SCHEME --calib random --samples $SAMPLES --seqlen $SEQLEN --threads $THREADS"
-/usr/bin/time -v "$BUILD/bin/fptq" quantize "$model" --scheme "$SCHEME" --calib random \
-  --samples "$SAMPLES" --seqlen "$SEQLEN" --threads "$THREADS" -o "$out" \
+echo "== fptq quantize --scheme $SCHEME --calib random --samples $SAMPLES --seqlen $SEQLEN --threads $THREADS ${QUANT_ARGS:-}"
+# shellcheck disable=SC2086
+/usr/bin/time -v "$FPTQ" quantize "$model" --scheme "$SCHEME" --calib random \
+  --samples "$SAMPLES" --seqlen "$SEQLEN" --threads "$THREADS" -o "$out" ${QUANT_ARGS:-} \
   > "$WORK/quantize.out" 2> "$WORK/quantize.err" || {
   tail -20 "$WORK/quantize.err" >&2
   exit 1
@@ -65,10 +69,11 @@ echo
 echo "| model | input | output | bits/weight | peak RSS | wall | calibration |"
 echo "|---|---|---|---|---|---|---|"
 bpw=$(grep "bits per weight" "$WORK/quantize.out" | sed 's/^ *//')
-printf "| %s | %.2f GB | %.2f GB | %s | %.2f GB (%d MiB) | %s | %s × %s random tokens, %s threads |\n" \
-  "$PRESET${LAYERS:+ ($LAYERS layers)}" "$(echo "$in_bytes/1e9" | bc -l)" "$(echo "$out_bytes/1e9" | bc -l)" \
-  "$(echo "$bpw" | sed 's/bits per weight: *//; s/ over all.*//')" \
-  "$(echo "$rss_kb*1024/1e9" | bc -l)" $((rss_kb / 1024)) "$(wall "$WORK/quantize.err")" \
+gb() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1e9 }'; }
+printf "| %s | %s GB | %s GB | %s | %s GB (%d MiB) | %s | %s × %s random tokens, %s threads |\n" \
+  "$PRESET${LAYERS:+ ($LAYERS layers)}" "$(gb "$in_bytes")" "$(gb "$out_bytes")" \
+  "$(echo "$bpw" | sed -E 's/.*: *([0-9.]+) over linear.* ([0-9.]+) over the whole file/\1 (linear), \2 (file)/')" \
+  "$(gb $((rss_kb * 1024)))" $((rss_kb / 1024)) "$(wall "$WORK/quantize.err")" \
   "$SAMPLES" "$SEQLEN" "$THREADS"
 echo
 echo "$bpw"

@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/eval_model.h"
+#include "cli/stream_progress.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "core/timer.h"
@@ -32,6 +33,8 @@ struct PerplexityArgs {
   std::string kl_base;
   int64_t kl_top_k = eval::kDefaultKlTopK;
   int threads = 1;
+  bool quiet = false;
+  std::string progress = "text";
 };
 
 void print_ppl(const eval::PerplexityResult& r, const EvalModel& m, int threads) {
@@ -68,11 +71,20 @@ void run_perplexity(const PerplexityArgs& a) {
   const int64_t ctx = a.ctx > 0 ? a.ctx : eval::default_ctx(opts.protocol);
   double last_report = -1;
   auto progress = [&](const eval::PerplexityProgress& p) {
+    if (a.quiet) return;
     if (p.window != p.n_windows && p.seconds - last_report < 1.0) return;
     last_report = p.seconds;
-    fmt::print(stderr, "[{}/{}] PPL {:.4f}  {:.1f} s, {:.1f} tokens/s\n", p.window, p.n_windows,
-               p.so_far.ppl, p.seconds,
-               double(p.window) * double(ctx) / std::max(p.seconds, 1e-9));
+    const double rate = double(p.window) * double(ctx) / std::max(p.seconds, 1e-9);
+    const double eta = p.window > 0 ? p.seconds * double(p.n_windows - p.window) / double(p.window)
+                                    : -1.0;
+    if (a.progress == "json") {
+      print_progress_json("perplexity", "perplexity", p.window, p.n_windows, "windows", rate,
+                          "tokens/s", p.seconds, eta, p.so_far.ppl);
+      return;
+    }
+    fmt::print(stderr, "[{}/{}] PPL {:.4f}  {:.1f} s, {:.1f} tokens/s, ETA {}\n", p.window,
+               p.n_windows, p.so_far.ppl, p.seconds, rate,
+               eta < 0 ? std::string("?") : fmt::format("{:.1f} s", eta));
   };
 
   if (compare) {
@@ -135,6 +147,11 @@ void add_perplexity_command(CLI::App& app) {
                   "file: report KL divergence and top-1 agreement against it");
   cmd->add_option("--kl-top-k", a->kl_top_k, "log-probabilities kept per position when saving")
       ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_flag("-q,--quiet", a->quiet, "no progress lines on stderr");
+  cmd->add_option("--progress", a->progress,
+                  "progress on stderr: text, or json (one object per line)")
+      ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
   add_threads_option(*cmd, &a->threads);
   cmd->callback([a] { run_perplexity(*a); });

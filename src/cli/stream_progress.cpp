@@ -18,6 +18,17 @@ extern "C" void on_stop_signal(int) { quant::request_stop(); }
 
 }  // namespace
 
+void print_progress_json(const std::string& command, const std::string& stage, int64_t done,
+                         int64_t total, const std::string& unit, double rate,
+                         const std::string& rate_unit, double elapsed, double eta, double value) {
+  const nlohmann::json j{{"command", command}, {"stage", stage},       {"done", done},
+                         {"total", total},     {"unit", unit},         {"rate", rate},
+                         {"rate_unit", rate_unit}, {"elapsed_s", elapsed},
+                         {"eta_s", eta < 0 ? nlohmann::json(nullptr) : nlohmann::json(eta)},
+                         {"value", value}};
+  fmt::print(stderr, "{}\n", j.dump());
+}
+
 void check_progress_mode(const std::string& mode) {
   if (mode != "text" && mode != "json") fail("--progress '{}': expected text or json", mode);
 }

@@ -16,6 +16,13 @@ namespace fptq::cli {
 quant::StreamProgressFn stream_progress_printer(const std::string& command, const std::string& mode,
                                                 bool quiet);
 
+// One JSON progress line on stderr for other long runs (evaluation):
+// {"command","stage","done","total","unit","rate","rate_unit","elapsed_s",
+// "eta_s" (null when unknown), "value" (e.g. the running perplexity)}.
+void print_progress_json(const std::string& command, const std::string& stage, int64_t done,
+                         int64_t total, const std::string& unit, double rate,
+                         const std::string& rate_unit, double elapsed, double eta, double value);
+
 // Throws fptq::Error unless mode is "text" or "json".
 void check_progress_mode(const std::string& mode);
 

@@ -397,7 +397,7 @@ QuantizeReport quantization_phase(Run& r, const CalibStatsSet& stats, const Cali
   }
   Timer stage_timer;
   const double start = st.side_done ? double(st.next_block) / double(c.n_layer) : 0.0;
-  double weights_done = 0;
+  double weights_done = 0, hessian_tokens = 0;
   auto report = [&](int64_t layer, int64_t done, int64_t total, double fraction) {
     StreamProgress p;
     p.stage = "quantize";
@@ -444,9 +444,7 @@ QuantizeReport quantization_phase(Run& r, const CalibStatsSet& stats, const Cali
     if (tr.gptq) {
       Timer ht;
       BlockHessianObserver obs(c, l, points);
-      double tokens = 0;
-      Timer hs;
-      r.run_block(*data, l, obs, "hessians", tokens, hs, 0.0, {});
+      r.run_block(*data, l, obs, "hessians", hessian_tokens, stage_timer, start, {});
       for (int k = 0; k < model::kBlockPoints; ++k) {
         if (!obs.slots[size_t(k)]) continue;
         const std::string name = model::observation_point_name(l, kKinds[k]);

@@ -66,6 +66,32 @@ TEST(StreamCli, ProgressJsonLinesAndQuiet) {
   EXPECT_NE(bad.status, 0);
 }
 
+TEST(StreamCli, PerplexityProgressJsonAndQuiet) {
+  FPTQ_REQUIRE_CLI();
+  const std::string cmd = "perplexity " + stories() + " -f " + wiki() + " --chunks 2 --threads 2";
+  const CliRun j = fptq(cmd + " --progress=json");
+  ASSERT_EQ(j.status, 0) << j.err;
+  std::istringstream lines(j.err);
+  int n = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line[0] != '{') continue;
+    const auto o = nlohmann::json::parse(line);
+    EXPECT_EQ(o["command"], "perplexity");
+    EXPECT_EQ(o["total"], 2);
+    EXPECT_GT(o["value"].get<double>(), 1.0);  // the running perplexity
+    EXPECT_TRUE(o.contains("eta_s"));
+    ++n;
+  }
+  EXPECT_GE(n, 1) << j.err;
+  const CliRun t = fptq(cmd);
+  ASSERT_EQ(t.status, 0) << t.err;
+  EXPECT_TRUE(contains(t.err, "[2/2] PPL")) << t.err;
+  EXPECT_TRUE(contains(t.err, "ETA")) << t.err;
+  const CliRun q = fptq(cmd + " --quiet");
+  ASSERT_EQ(q.status, 0) << q.err;
+  EXPECT_FALSE(contains(q.err, "[2/2] PPL")) << q.err;
+}
+
 TEST(StreamCli, InterruptedQuantizeKeepsOutputAndResumes) {
   FPTQ_REQUIRE_CLI();
   testing::TempDir dir;
