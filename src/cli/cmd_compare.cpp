@@ -42,6 +42,8 @@ struct CompareArgs {
   int64_t ctx = 0;
   int64_t chunks = 0;
   int64_t group = 128;
+  std::string scale_rule = std::string(quant::scale_rule_name(quant::Int4Config{}.rule));
+  float v0 = quant::QuantizeOptions{}.policy.v0, v1 = quant::QuantizeOptions{}.policy.v1;
   int64_t top_k = eval::kDefaultKlTopK;
   bool emulate = false;
   int threads = 1;
@@ -167,6 +169,9 @@ void run_compare(const CompareArgs& a) {
     quant::QuantizeOptions qo;
     qo.scheme = s;
     qo.int4.group = a.group;
+    qo.int4.rule = quant::parse_scale_rule(a.scale_rule);
+    qo.policy.v0 = a.v0;
+    qo.policy.v1 = a.v1;
     quant::validate_options(qo);
     const std::string out = (dir.path() / (std::filesystem::path(a.model).stem().string() + "." +
                                            name + ".gguf"))
@@ -201,8 +206,8 @@ void run_compare(const CompareArgs& a) {
              a.emulate ? "F32 path with exact int8 activation emulation (--emulate)"
                        : "integer engine");
   fmt::print("KLD: KL(P_FP || P_scheme) over the FP top-{} + tail bucket (a lower bound on the "
-             "full KL); int4 group {}\n\n",
-             a.top_k, a.group);
+             "full KL); int4 group {}, scale rule {}; policy v0 = {:g}, v1 = {:g}\n\n",
+             a.top_k, a.group, a.scale_rule, a.v0, a.v1);
   fmt::print("| scheme | bits/weight (linear) | file | PPL ± stderr | ΔPPL vs FP | mean KLD | "
              "top-1 agreement | points static / LAE+static / dynamic / fp |\n");
   fmt::print("|---|---:|---:|---:|---:|---:|---:|---|\n");
@@ -252,6 +257,11 @@ void add_compare_command(CLI::App& app) {
   cmd->add_option("--chunks", a->chunks, "evaluate only the first N windows (default: all)");
   cmd->add_option("--group-size", a->group, "int4 group along K: 32, 64, 128, 256, 0")
       ->capture_default_str();
+  cmd->add_option("--scale-rule", a->scale_rule, "int4 scale: q4_0, absmax7, search")
+      ->check(CLI::IsMember({"q4_0", "absmax7", "search"}))
+      ->capture_default_str();
+  cmd->add_option("--v0", a->v0, "policy threshold: B below it -> static")->capture_default_str();
+  cmd->add_option("--v1", a->v1, "policy threshold: B above it -> dynamic")->capture_default_str();
   cmd->add_option("--kl-top-k", a->top_k, "FP log-probabilities kept per position for the KLD")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();

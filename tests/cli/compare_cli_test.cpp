@@ -33,5 +33,30 @@ TEST(CompareCli, TableOnStories) {
   EXPECT_TRUE(contains(bad.err, "fptq: error: ")) << bad.err;
 }
 
+TEST(CompareCli, ScaleRuleAndThresholdsReachEveryScheme) {
+  // Default thresholds put every stories260K point below v0 = 15 (static);
+  // v0 = 4, v1 = 8 must move some into LAE / dynamic, and the header states
+  // the rule and thresholds used.
+  FPTQ_REQUIRE_CLI();
+  const std::string base = "compare " + stories() + " -f " + wiki() +
+                           " --calib random --samples 4 --seqlen 128 -c 128 --chunks 1 -t 2"
+                           " --schemes fptq";
+  const CliRun def = fptq(base);
+  ASSERT_EQ(def.status, 0) << def.err;
+  EXPECT_TRUE(contains(def.out, "scale rule q4_0; policy v0 = 15, v1 = 150")) << def.out;
+  const CliRun r = fptq(base + " --scale-rule absmax7 --v0 4 --v1 8");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "scale rule absmax7; policy v0 = 4, v1 = 8")) << r.out;
+  auto row = [](const std::string& out) {
+    const size_t at = out.find("| fptq |");
+    return at == std::string::npos ? std::string() : out.substr(at, out.find('\n', at) - at);
+  };
+  ASSERT_FALSE(row(def.out).empty()) << def.out;
+  EXPECT_TRUE(contains(row(def.out), "| 20 / 0 / 0 / 0 |")) << row(def.out);
+  EXPECT_FALSE(contains(row(r.out), "| 20 / 0 / 0 / 0 |")) << row(r.out);
+  EXPECT_NE(row(def.out), row(r.out));
+  EXPECT_NE(fptq(base + " --scale-rule nope").status, 0);
+}
+
 }  // namespace
 }  // namespace fptq
