@@ -499,6 +499,9 @@ QuantizeReport quantization_phase(Run& r, const CalibStatsSet& stats, const Cali
   wp.seconds = r.seconds();
   r.progress(wp);
   assemble(r, plan, out_path);
+  // The output is in place: drop the state before anything else can fail
+  // (e.g. a progress line into a closed pipe).
+  r.dir().remove();
   wp.done = 1;
   wp.fraction = 1;
   wp.seconds = r.seconds();
