@@ -263,7 +263,7 @@ void add_compare_command(CLI::App& app) {
   cmd->add_option("--v0", a->v0, "policy threshold: B below it -> static")->capture_default_str();
   cmd->add_option("--v1", a->v1, "policy threshold: B above it -> dynamic")->capture_default_str();
   cmd->add_option("--kl-top-k", a->top_k, "FP log-probabilities kept per position for the KLD")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_integer())
       ->capture_default_str();
   cmd->add_flag("--emulate",
                 a->emulate,

@@ -135,7 +135,7 @@ void add_perplexity_command(CLI::App& app) {
   cmd->add_option("-c,--ctx", a->ctx, "window length in tokens (default: 512 llamacpp, 2048 gptq)");
   cmd->add_option("--chunks", a->chunks, "evaluate only the first N windows (default: all)");
   cmd->add_option("-b,--batch", a->batch, "tokens per forward batch")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_integer())
       ->capture_default_str();
   cmd->add_flag("--emulate", a->emulate,
                 "run on the F32 path with exact int8 activation emulation (default: the integer engine)");
@@ -146,7 +146,7 @@ void add_perplexity_command(CLI::App& app) {
                   "absent file: save the FP model's top-K log-probabilities there; existing "
                   "file: report KL divergence and top-1 agreement against it");
   cmd->add_option("--kl-top-k", a->kl_top_k, "log-probabilities kept per position when saving")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_integer())
       ->capture_default_str();
   cmd->add_flag("-q,--quiet", a->quiet, "no progress lines on stderr");
   cmd->add_option("--progress", a->progress,

@@ -169,13 +169,13 @@ void add_report_command(CLI::App& app) {
   cmd->add_option("--chunks", a->chunks, "baseline windows")->capture_default_str();
   cmd->add_option("-c,--ctx", a->ctx, "baseline window length (default 512)");
   cmd->add_option("--probe-samples", a->probe_samples, "probe sequences")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_integer())
       ->capture_default_str();
   cmd->add_option("--probe-seqlen", a->probe_seqlen, "probe sequence length")
       ->check(CLI::Range(int64_t(2), int64_t(1) << 20))
       ->capture_default_str();
   cmd->add_option("--rows", a->rows, "probe rows per layer for the output error")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_integer())
       ->capture_default_str();
   cmd->add_option("--top", a->top, "range-setting rows listed per layer")->capture_default_str();
   add_threads_option(*cmd, &a->threads);
