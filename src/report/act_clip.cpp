@@ -2,9 +2,7 @@
 
 #include "core/error.h"
 #include "model/engine_plan.h"
-#include "model/model.h"
 #include "quant/act_quant.h"
-#include "quant/emulation_observer.h"
 
 namespace fptq::report {
 
@@ -28,19 +26,7 @@ EvalFigures evaluate_with_spec(const QuantizedPair& pair, const model::QuantSpec
                                const tok::Tokenizer& tok, std::span<const int32_t> tokens,
                                const eval::PerplexityOptions& popts, const eval::KlBase& base,
                                ThreadPool& pool) {
-  const model::Model m(pair.q, pool, model::LoadOptions{model::RunMode::emulate});
-  quant::EmulationObserver obs(spec);
-  eval::PerplexityOptions o = popts;
-  o.observer = &obs;
-  const eval::KlCompareRun r = eval::perplexity_vs_kl_base(m, tok, tokens, o, base, pool);
-  EvalFigures f;
-  f.ppl = r.ppl.stats.ppl;
-  f.ppl_stderr = r.ppl.stats.ppl_stderr;
-  f.kld = r.kl.mean;
-  f.kld_stderr = r.kl.mean_stderr;
-  f.kld_p99 = r.kl.p99;
-  f.top1 = r.kl.top1;
-  return f;
+  return evaluate_emulated(pair.q, spec, tok, tokens, popts, base, pool);
 }
 
 }  // namespace fptq::report

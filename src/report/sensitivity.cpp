@@ -91,13 +91,13 @@ std::vector<SensUnit> sensitivity_units(const model::LlamaConfig& cfg, UnitBy by
   return out;
 }
 
-EvalFigures evaluate_mixed(const QuantizedPair& pair, const std::set<std::string>& quantized,
-                           const tok::Tokenizer& tok, std::span<const int32_t> tokens,
-                           const eval::PerplexityOptions& popts, const eval::KlBase& base,
-                           ThreadPool& pool) {
-  const auto file = mixed_model_file(pair, quantized);
-  const model::Model m(file, pool, model::LoadOptions{model::RunMode::emulate});
-  quant::EmulationObserver obs(mixed_spec(pair, quantized));
+EvalFigures evaluate_emulated(std::shared_ptr<const io::ModelFile> file,
+                              const model::QuantSpec& spec, const tok::Tokenizer& tok,
+                              std::span<const int32_t> tokens,
+                              const eval::PerplexityOptions& popts, const eval::KlBase& base,
+                              ThreadPool& pool) {
+  const model::Model m(std::move(file), pool, model::LoadOptions{model::RunMode::emulate});
+  quant::EmulationObserver obs(spec);
   eval::PerplexityOptions o = popts;
   o.observer = &obs;
   const eval::KlCompareRun r = eval::perplexity_vs_kl_base(m, tok, tokens, o, base, pool);
@@ -109,6 +109,14 @@ EvalFigures evaluate_mixed(const QuantizedPair& pair, const std::set<std::string
   f.kld_p99 = r.kl.p99;
   f.top1 = r.kl.top1;
   return f;
+}
+
+EvalFigures evaluate_mixed(const QuantizedPair& pair, const std::set<std::string>& quantized,
+                           const tok::Tokenizer& tok, std::span<const int32_t> tokens,
+                           const eval::PerplexityOptions& popts, const eval::KlBase& base,
+                           ThreadPool& pool) {
+  return evaluate_emulated(mixed_model_file(pair, quantized), mixed_spec(pair, quantized), tok,
+                           tokens, popts, base, pool);
 }
 
 void sort_ranking(std::vector<SensRow>& rows) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <set>
 #include <span>
 #include <string>
@@ -14,6 +15,8 @@
 #include "core/thread_pool.h"
 #include "eval/kl_base.h"
 #include "eval/perplexity.h"
+#include "io/model_file.h"
+#include "model/quant_spec.h"
 #include "report/mixed_model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -36,6 +39,14 @@ struct EvalFigures {
   double kld = 0, kld_stderr = 0, kld_p99 = 0;
   double top1 = 0;
 };
+
+// Evaluates `file` emulated on the F32 path with the activation quantizers
+// of `spec`, against `base` on `tokens`.
+EvalFigures evaluate_emulated(std::shared_ptr<const io::ModelFile> file,
+                              const model::QuantSpec& spec, const tok::Tokenizer& tok,
+                              std::span<const int32_t> tokens,
+                              const eval::PerplexityOptions& popts, const eval::KlBase& base,
+                              ThreadPool& pool);
 
 // Evaluates the FP model with `quantized` points quantized (mixed_model.h),
 // emulated on the F32 path, against `base` on `tokens`.
