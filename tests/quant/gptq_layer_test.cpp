@@ -60,16 +60,9 @@ TEST(GptqLayer, StoriesEveryLayerBeatsRtnOnItsCalibration) {
       if (g > 0 && k % g != 0) continue;  // ffn_down (K = 172): per-channel only
       for (ScaleRule rule : {ScaleRule::Q4_0, ScaleRule::Search}) {
         const Int4Config int4{g, rule};
-        const auto rtn = dequantize_int4(quantize_int4(w, n, k, int4));
         for (bool act_order : {false, true}) {
-          GptqConfig cfg;
-          cfg.int4 = int4;
-          cfg.act_order = act_order;
-          const auto gq = dequantize_int4(gptq_quantize(w, n, k, hc, cfg));
-          const double rc = layer_output_error(w, rtn, n, k, hc);
-          const double gc = layer_output_error(w, gq, n, k, hc);
-          const double rt = layer_output_error(w, rtn, n, k, ht);
-          const double gt = layer_output_error(w, gq, n, k, ht);
+          const auto e = gptq_vs_rtn(w, n, k, hc, ht, int4, act_order);
+          const double rc = e.rtn_cal, gc = e.gptq_cal, rt = e.rtn_test, gt = e.gptq_test;
           EXPECT_LT(gc, rc) << lin.weight << " g=" << g << " " << scale_rule_name(rule)
                             << " act_order=" << act_order;
           EXPECT_LT(gt, rt) << lin.weight << " g=" << g << " " << scale_rule_name(rule)

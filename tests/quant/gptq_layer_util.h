@@ -106,4 +106,21 @@ inline CalibData calib_data(const model::Model& m, int64_t samples, int64_t seql
   return make_calib_data(*tok, m.config(), o);
 }
 
+// Output errors of RTN and GPTQ weights for the same int4 config, on the
+// calibration Hessian `hc` (GPTQ's own) and a held-out one `ht`.
+struct GptqVsRtn {
+  double rtn_cal = 0, gptq_cal = 0, rtn_test = 0, gptq_test = 0;
+};
+inline GptqVsRtn gptq_vs_rtn(const std::vector<float>& w, int64_t n, int64_t k,
+                             const std::vector<double>& hc, const std::vector<double>& ht,
+                             const Int4Config& int4, bool act_order) {
+  const auto rtn = dequantize_int4(quantize_int4(w, n, k, int4));
+  GptqConfig cfg;
+  cfg.int4 = int4;
+  cfg.act_order = act_order;
+  const auto gq = dequantize_int4(gptq_quantize(w, n, k, hc, cfg));
+  return {layer_output_error(w, rtn, n, k, hc), layer_output_error(w, gq, n, k, hc),
+          layer_output_error(w, rtn, n, k, ht), layer_output_error(w, gq, n, k, ht)};
+}
+
 }  // namespace fptq::quant::testutil

@@ -98,16 +98,9 @@ TEST(SmolLM2GptqLayer, BeatsRtnOnItsCalibrationIncludingLaeFold) {
       for (ScaleRule rule : rules_to_check()) {
         // The pipeline's group for g = 128: K = 576 falls back to 64.
         const Int4Config int4{k % 128 == 0 ? 128 : 64, rule};
-        const auto rtn = dequantize_int4(quantize_int4(w, n, k, int4));
         for (bool act_order : {false, true}) {
-          GptqConfig cfg;
-          cfg.int4 = int4;
-          cfg.act_order = act_order;
-          const auto gq = dequantize_int4(gptq_quantize(w, n, k, hc, cfg));
-          const double rc = layer_output_error(w, rtn, n, k, hc);
-          const double gc = layer_output_error(w, gq, n, k, hc);
-          const double rt = layer_output_error(w, rtn, n, k, ht);
-          const double gt = layer_output_error(w, gq, n, k, ht);
+          const auto e = gptq_vs_rtn(w, n, k, hc, ht, int4, act_order);
+          const double rc = e.rtn_cal, gc = e.gptq_cal, rt = e.rtn_test, gt = e.gptq_test;
           std::printf("%-22s fold=%d %-6s ao=%d  GPTQ/RTN calib %.3f  text %.3f\n",
                       lin.weight.c_str(), int(fold), std::string(scale_rule_name(rule)).c_str(),
                       int(act_order), gc / rc, gt / rt);
