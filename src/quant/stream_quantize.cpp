@@ -131,7 +131,7 @@ class Run {
         dir_(so.work_dir.empty() ? fs::path(out_path + ".fptq-partial") : fs::path(so.work_dir)) {
     bound_heap_growth();
     if (so_.resume && dir_.has_state()) {
-      st_ = dir_.load();
+      st_ = dir_.load(*src_, cfg_.n_layer);
       if (st_.key != key)
         fail("--resume: the saved state in '{}' is from another input, options or calibration "
              "data; remove it or run without --resume",
@@ -326,7 +326,10 @@ void assemble(Run& r, const QuantPlan& plan, const std::string& out_path) {
   io::GgufWriter writer(src.format == "gguf" ? src.alignment : 32);
   for (const auto& [key, value] : md.items()) writer.add(key, value);
   for (size_t i = 0; i < src.tensors.size(); ++i) {
-    FPTQ_CHECK_MSG(by_index[i], "tensor {} was not written", src.tensors[i].name);
+    if (!by_index[i])
+      fail("{}: tensor '{}' is missing from the saved state: remove the folder and run without "
+           "--resume",
+           r.dir().path().string(), src.tensors[i].name);
     writer.add_tensor_info(src.tensors[i].name, by_index[i]->result.type, src.tensors[i].ne,
                            by_index[i]->result.bytes);
   }
@@ -431,6 +434,7 @@ QuantizeReport quantization_phase(Run& r, const CalibStatsSet& stats, const Cali
     }
     st.side_done = true;
     st.seconds_weights += wt.elapsed();
+    out_data.sync();  // the state may only name bytes that are on disk
     r.commit();
   }
 
@@ -486,6 +490,7 @@ QuantizeReport quantization_phase(Run& r, const CalibStatsSet& stats, const Cali
     if (tr.gptq) r.finish_hidden(l);
     st.next_block = l + 1;
     r.release_block(l);
+    out_data.sync();
     r.commit();
     if (tr.gptq) r.drop_hidden(l);
   }

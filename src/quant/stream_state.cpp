@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/atomic_file.h"
+#include "core/checked_math.h"
 #include "io/json_file.h"
 
 namespace fptq::quant {
@@ -36,7 +37,7 @@ void clear_stop_request() noexcept { g_stop.store(false, std::memory_order_relax
 
 bool WorkDir::has_state() const { return std::filesystem::is_regular_file(file("state.json")); }
 
-StreamState WorkDir::load() const {
+StreamState WorkDir::load(const io::ModelFile& src, int64_t n_layer) const {
   const std::string where = file("state.json").string();
   const json j = io::read_json_file(file("state.json"), uint64_t(1) << 28);
   StreamState s;
@@ -54,7 +55,9 @@ StreamState WorkDir::load() const {
       StreamTensor st;
       st.index = t.at("index").get<size_t>();
       st.result.name = t.at("name").get<std::string>();
-      st.result.type = io::GgmlType(t.at("type").get<uint32_t>());
+      const uint32_t type = t.at("type").get<uint32_t>();
+      if (!io::type_info(type)) fail("{}: unknown tensor type {}", where, type);
+      st.result.type = io::GgmlType(type);
       st.result.elements = t.at("elements").get<int64_t>();
       st.result.bytes = t.at("bytes").get<uint64_t>();
       st.result.group = t.at("group").get<int64_t>();
@@ -63,15 +66,31 @@ StreamState WorkDir::load() const {
       st.result.note = t.at("note").get<std::string>();
       st.gptq_note = t.at("gptq_note").get<std::string>();
       st.offset = t.at("offset").get<uint64_t>();
-      if (st.offset + st.result.bytes > s.data_bytes)
+      uint64_t end = 0;
+      if (!checked_add(st.offset, st.result.bytes, &end) || end > s.data_bytes)
         fail("{}: tensor '{}' lies beyond the committed data", where, st.result.name);
+      if (st.index >= src.tensors.size() || src.tensors[st.index].name != st.result.name)
+        fail("{}: tensor {} '{}' is not tensor {} of '{}'", where, st.index, st.result.name,
+             st.index, src.path);
       s.tensors.push_back(std::move(st));
     }
   } catch (const json::exception& e) {
     fail("{}: malformed stream state: {}", where, e.what());
   }
   if (s.phase != "calibrate" && s.phase != "quantize") fail("{}: unknown phase '{}'", where, s.phase);
-  if (s.next_block < 0) fail("{}: negative block index", where);
+  if (s.next_block < 0 || s.next_block > n_layer)
+    fail("{}: block index {} out of range [0, {}]", where, s.next_block, n_layer);
+  std::vector<bool> seen(src.tensors.size(), false);
+  for (const StreamTensor& t : s.tensors) {
+    if (seen[t.index]) fail("{}: tensor '{}' listed twice", where, t.result.name);
+    seen[t.index] = true;
+  }
+  std::error_code ec;
+  const uint64_t have = s.data_bytes == 0 ? 0 : std::filesystem::file_size(file("data.bin"), ec);
+  if (ec || have < s.data_bytes)
+    fail("{}: holds {} bytes, fewer than the {} committed in '{}': remove the folder and run "
+         "without --resume",
+         file("data.bin").string(), ec ? 0 : have, s.data_bytes, where);
   return s;
 }
 

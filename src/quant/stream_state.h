@@ -61,8 +61,12 @@ class WorkDir {
   static std::string stats_name(int64_t block) { return "stats-" + std::to_string(block) + ".json"; }
 
   bool has_state() const;
-  // Reads state.json (throws fptq::Error naming it when malformed).
-  StreamState load() const;
+  // Reads state.json and checks it against the run's input: throws
+  // fptq::Error naming it when it is malformed, names a tensor `src` does not
+  // have (or one twice), lies beyond the committed data, has a block index
+  // beyond n_layer, or when data.bin is shorter than the committed length
+  // (resuming would otherwise pad it with zeros).
+  StreamState load(const io::ModelFile& src, int64_t n_layer) const;
   void save(const StreamState& s) const;  // atomic
   void create_fresh() const;              // removes any previous content
   void remove() const;                    // best effort

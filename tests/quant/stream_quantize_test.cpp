@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "io/model_file.h"
@@ -149,6 +151,58 @@ TEST_F(StreamQuantize, ResumeRefusesOtherOptions) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("another input, options"), std::string::npos) << e.what();
   }
+  EXPECT_FALSE(fs::exists(out));
+}
+
+// A saved state that does not match its folder or the input (data.bin cut
+// short, e.g. by a crash before the data reached the disk; a tensor the
+// input does not have) is refused with the file named, never resumed into
+// an output padded with zeros or an abort.
+TEST_F(StreamQuantize, ResumeRefusesDamagedState) {
+  ThreadPool pool(2);
+  const int64_t L = model::read_config(*file_).n_layer;
+  const QuantizeOptions o = scheme_options(Scheme::Fptq);
+  const fs::path out = dir_ / "d.gguf", work = dir_ / "d.gguf.fptq-partial";
+  auto interrupt = [&] {
+    StreamOptions stop;
+    stop.stop_after_commits = L + 2;  // the side tensors and one quantized block
+    EXPECT_THROW(quantize_streaming(file_, nullptr, data_, o, out.string(), pool, stop), Interrupted);
+  };
+  auto resume_error = [&] {
+    StreamOptions resume;
+    resume.resume = true;
+    try {
+      quantize_streaming(file_, nullptr, data_, o, out.string(), pool, resume);
+    } catch (const Interrupted& e) {
+      return std::string("Interrupted: ") + e.what();
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("resumed");
+  };
+
+  interrupt();
+  const uint64_t committed = fs::file_size(work / "data.bin");
+  ASSERT_GT(committed, 1u);
+  fs::resize_file(work / "data.bin", committed / 2);
+  std::string e = resume_error();
+  EXPECT_NE(e.find("data.bin: holds " + std::to_string(committed / 2) + " bytes, fewer than the " +
+                   std::to_string(committed) + " committed"),
+            std::string::npos)
+      << e;
+  EXPECT_FALSE(fs::exists(out));
+
+  interrupt();
+  nlohmann::json st = nlohmann::json::parse(file_bytes(work / "state.json"));
+  ASSERT_FALSE(st.at("tensors").empty());
+  st["tensors"][0]["name"] = "no.such.tensor";
+  const std::string index = std::to_string(st["tensors"][0]["index"].get<size_t>());
+  { std::ofstream(work / "state.json") << st.dump(1); }
+  e = resume_error();
+  EXPECT_NE(e.find("state.json: tensor " + index + " 'no.such.tensor' is not tensor " + index +
+                   " of '" + file_->path + "'"),
+            std::string::npos)
+      << e;
   EXPECT_FALSE(fs::exists(out));
 }
 
