@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
+#include <cmath>
 #include <vector>
 
 #include "core/error.h"
@@ -45,6 +47,35 @@ class RenamingObserver : public Observer {
   int64_t layer_;
   std::array<std::string, kBlockPoints> names_;
 };
+
+// `msg` with the view's tensor names (blk.0.*) spelled as the block's own
+// (blk.<layer>.*).
+std::string with_block_names(std::string_view msg, int64_t layer) {
+  constexpr std::string_view kView = "blk.0.";
+  const std::string real = fmt::format("blk.{}.", layer);
+  std::string out;
+  size_t at = 0;
+  for (size_t p; (p = msg.find(kView, at)) != std::string_view::npos; at = p + kView.size()) {
+    const bool inside_word = p > 0 && std::isalnum(static_cast<unsigned char>(msg[p - 1]));
+    out.append(msg.substr(at, p - at));
+    out.append(inside_word ? kView : std::string_view(real));
+  }
+  out.append(msg.substr(at));
+  return out;
+}
+
+// Model over the view of block `layer`; its load errors name the block's
+// real tensors.
+std::unique_ptr<Model> load_block(std::shared_ptr<const io::ModelFile> file, const LlamaConfig& cfg,
+                                  int64_t layer, ThreadPool& pool, LoadOptions opt) {
+  std::shared_ptr<const io::ModelFile> view = make_block_view(std::move(file), cfg, layer);
+  try {
+    return std::make_unique<Model>(std::move(view), pool, opt);
+  } catch (const Error& e) {
+    if (layer == 0) throw;
+    throw Error(with_block_names(e.what(), layer));
+  }
+}
 
 }  // namespace
 
@@ -127,7 +158,7 @@ std::shared_ptr<const io::ModelFile> make_block_view(std::shared_ptr<const io::M
 BlockModel::BlockModel(std::shared_ptr<const io::ModelFile> file, const LlamaConfig& cfg,
                        int64_t layer, ThreadPool& pool, LoadOptions opt)
     : layer_(layer),
-      model_(std::make_unique<Model>(make_block_view(std::move(file), cfg, layer), pool, opt)) {}
+      model_(load_block(std::move(file), cfg, layer, pool, opt)) {}
 
 void BlockModel::run(std::span<float> x, ThreadPool& pool, Observer* obs) const {
   const LlamaConfig& c = model_->config();
@@ -148,7 +179,16 @@ void embed_tokens(const io::ModelFile& file, const LlamaConfig& cfg,
   for (size_t r = 0; r < tokens.size(); ++r) {
     const int32_t id = tokens[r];
     if (id < 0 || id >= cfg.n_vocab) fail("{}: token id {} out of range [0, {})", file.path, id, cfg.n_vocab);
-    io::dequantize(t.type, t.data + uint64_t(id) * row_bytes, out + int64_t(r) * cfg.dim, cfg.dim);
+    float* row = out + int64_t(r) * cfg.dim;
+    io::dequantize(t.type, t.data + uint64_t(id) * row_bytes, row, cfg.dim);
+    // As io::dequantize_tensor refuses it when Model loads the whole matrix.
+    for (int64_t c = 0; c < cfg.dim; ++c) {
+      if (!std::isfinite(row[c])) {
+        fail("tensor '{}': element {} is {} (a {} weight must be finite)", t.name,
+             int64_t(id) * cfg.dim + c, std::isnan(row[c]) ? "NaN" : row[c] > 0 ? "+Inf" : "-Inf",
+             ti.name);
+      }
+    }
   }
 }
 

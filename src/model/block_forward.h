@@ -32,7 +32,8 @@ std::shared_ptr<const io::ModelFile> make_block_view(std::shared_ptr<const io::M
 
 class BlockModel {
  public:
-  // Loads block `layer` (weights dequantized/packed as Model would).
+  // Loads block `layer` (weights dequantized/packed as Model would). Load
+  // errors name the block's tensors (blk.<layer>.*), not the view's.
   BlockModel(std::shared_ptr<const io::ModelFile> file, const LlamaConfig& cfg, int64_t layer,
              ThreadPool& pool, LoadOptions opt = {});
 
@@ -50,7 +51,8 @@ class BlockModel {
 
 // The embedding rows of `tokens` (dequantized row by row from the file's
 // token_embd.weight, exactly as Model loads them): out [tokens.size()][dim].
-// Throws fptq::Error for a token id out of range.
+// Throws fptq::Error for a token id out of range and for a NaN or Inf
+// embedding value (named as io::dequantize_tensor names it).
 void embed_tokens(const io::ModelFile& file, const LlamaConfig& cfg,
                   std::span<const int32_t> tokens, float* out);
 
