@@ -12,6 +12,7 @@
 // "llama"): <unk>, <s>, </s>, the 256 byte tokens <0x00>..<0xFF>, then
 // pieces "▁" + a base-26 letter string, with scores decreasing by id.
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -21,6 +22,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <fmt/format.h>
@@ -143,12 +145,29 @@ void add_vocab(fptq::io::GgufWriter& w, int64_t n) {
   w.add("tokenizer.ggml.add_bos_token", Value::make_bool(true));
 }
 
+void write_model(const Shape& s, uint64_t seed, const std::string& path, const std::string& tmp);
+
+// Writes `path` via `path`.tmp, renamed into place when complete; on any
+// error the temporary is removed and `path` is untouched.
 void run(const Shape& s, uint64_t seed, const std::string& path) {
+  // The head size must be even (RoPE rotates pairs; fptq refuses an odd
+  // rope.dimension_count), the context positive.
   if (s.layers < 1 || s.dim < 32 || s.ffn < 32 || s.heads < 1 || s.kv_heads < 1 ||
-      s.dim % s.heads != 0 || s.heads % s.kv_heads != 0 || s.dim % 32 != 0 || s.ffn % 32 != 0)
-    fail("bad shape: layers {} dim {} ffn {} heads {} kv_heads {} (dim and ffn multiples of 32, "
-         "heads | dim, kv_heads | heads)",
-         s.layers, s.dim, s.ffn, s.heads, s.kv_heads);
+      s.dim % s.heads != 0 || s.heads % s.kv_heads != 0 || s.dim % 32 != 0 || s.ffn % 32 != 0 ||
+      (s.dim / s.heads) % 2 != 0 || s.ctx < 1)
+    fail("bad shape: layers {} dim {} ffn {} heads {} kv_heads {} ctx {} (dim and ffn multiples "
+         "of 32, heads | dim with an even head size, kv_heads | heads, ctx >= 1)",
+         s.layers, s.dim, s.ffn, s.heads, s.kv_heads, s.ctx);
+  const std::string tmp = path + ".tmp";
+  try {
+    write_model(s, seed, path, tmp);
+  } catch (...) {
+    ::unlink(tmp.c_str());
+    throw;
+  }
+}
+
+void write_model(const Shape& s, uint64_t seed, const std::string& path, const std::string& tmp) {
   const int64_t head_dim = s.dim / s.heads, kv_dim = s.kv_heads * head_dim;
   fptq::io::GgufWriter w(32);
   w.add("general.architecture", Value::make_string("llama"));
@@ -186,7 +205,6 @@ void run(const Shape& s, uint64_t seed, const std::string& path) {
 
   std::vector<uint64_t> offsets;
   const std::vector<uint8_t> header = w.header_bytes(&offsets);
-  const std::string tmp = path + ".tmp";
   Out out(tmp);
   out.write(header.data(), header.size());
   const std::vector<uint8_t> zeros(32, 0);
@@ -246,14 +264,21 @@ int main(int argc, char** argv) {
   app.add_option("--kv-heads", o.kv_heads, "KV heads");
   app.add_option("--vocab", o.vocab, "vocabulary size");
   app.add_option("--ctx", o.ctx, "context length");
+  // A file size limit (ulimit -f) or full disk is a write error that removes
+  // the temporary, not a kill that leaves it behind.
+  ::signal(SIGXFSZ, SIG_IGN);
   try {
     app.parse(argc, argv);
     Shape s = preset(preset_name);
-    for (auto [dst, src] : {std::pair{&s.layers, o.layers}, {&s.dim, o.dim}, {&s.ffn, o.ffn},
-                            {&s.heads, o.heads}, {&s.kv_heads, o.kv_heads}, {&s.vocab, o.vocab},
-                            {&s.ctx, o.ctx}})
-      if (src >= 0) *dst = src;
-    if (o.heads >= 0 && o.kv_heads < 0) s.kv_heads = s.heads;
+    // An option given on the command line wins, whatever its value (a bad
+    // one is refused by run(), not mistaken for "not given").
+    for (auto [dst, src, name] :
+         {std::tuple{&s.layers, o.layers, "--layers"}, {&s.dim, o.dim, "--dim"},
+          {&s.ffn, o.ffn, "--ffn"}, {&s.heads, o.heads, "--heads"},
+          {&s.kv_heads, o.kv_heads, "--kv-heads"}, {&s.vocab, o.vocab, "--vocab"},
+          {&s.ctx, o.ctx, "--ctx"}})
+      if (app.count(name) > 0) *dst = src;
+    if (app.count("--heads") > 0 && app.count("--kv-heads") == 0) s.kv_heads = s.heads;
     run(s, seed, out);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
