@@ -33,14 +33,17 @@ run_one() {
   else
     local status=CRASH
   fi
+  # A run that died at start-up prints no stats: under set -e/pipefail a
+  # failed grep here would end the function before it says what happened.
   local execs cov ft
-  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-  cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
-  ft=$(grep -oE 'ft: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1 || true)
+  cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | cut -d' ' -f2 || true)
+  ft=$(grep -oE 'ft: [0-9]+' "$log" | tail -1 | cut -d' ' -f2 || true)
   printf '%-20s %-5s execs %-10s cov %-6s ft %-6s (%s s; log %s)\n' "$t" "$status" \
     "${execs:-?}" "${cov:-?}" "${ft:-?}" "$SECONDS_PER_TARGET" "$log"
   if [ "$status" != ok ]; then
-    grep -m3 -E 'ERROR|runtime error|invariant|Test unit written|uncaught' "$log" | sed 's/^/    /'
+    { grep -m3 -E 'ERROR|runtime error|invariant|Test unit written|uncaught|fuzz:' "$log" ||
+        tail -3 "$log"; } | sed 's/^/    /'
     return 1
   fi
 }
