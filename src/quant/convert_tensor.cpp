@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <filesystem>
 
 #include "core/error.h"
 #include "core/half.h"
 #include "io/dequant.h"
+#include "io/output_path.h"
 #include "model/quant_spec.h"
 #include "quant/metrics.h"
 #include "quant/weight_int8.h"
@@ -70,18 +70,8 @@ std::vector<double> fold_hessian(std::vector<double> h, const std::vector<float>
 
 
 void check_output_path(const io::ModelFile& src, const std::string& out_path) {
-  namespace fs = std::filesystem;
   if (out_path.empty()) fail("output path is empty");
-  std::error_code ec;
-  const fs::path out = fs::weakly_canonical(out_path, ec);
-  const fs::path in = fs::weakly_canonical(src.path, ec);
-  if (out == in || (fs::exists(out_path) && fs::equivalent(out_path, src.path, ec)))
-    fail("output '{}' is the input model: choose another output path", out_path);
-  if (fs::is_directory(out_path)) fail("output '{}' is a directory", out_path);
-  fs::path parent = fs::path(out_path).parent_path();
-  if (parent.empty()) parent = ".";
-  if (!fs::is_directory(parent))
-    fail("output '{}': folder '{}' does not exist", out_path, parent.string());
+  io::check_output_path(out_path, "output", src.path);
 }
 
 io::Metadata output_metadata(const io::ModelFile& src, const QuantPlan& plan) {

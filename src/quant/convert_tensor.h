@@ -22,8 +22,9 @@ TensorResult convert_tensor(const TensorPlan& tp, const io::TensorInfo& t,
                             const QuantizeOptions& opts, const std::vector<double>* hessian,
                             std::vector<uint8_t>& out, std::string& gptq_note);
 
-// Throws fptq::Error when out_path is empty, a directory, in a folder that
-// does not exist, or the input model itself.
+// Throws fptq::Error when out_path is empty, or as io::check_output_path
+// (what = "output") when it is a directory, in a folder that does not exist,
+// or the input model (any spelling, or a file of the input model folder).
 void check_output_path(const io::ModelFile& src, const std::string& out_path);
 
 // The output's metadata: the input's, general.file_type and
