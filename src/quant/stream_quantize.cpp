@@ -34,12 +34,30 @@ constexpr MatmulInput kKinds[model::kBlockPoints] = {
 
 // ---- run identity -------------------------------------------------------
 
+// Size and modification time of a regular file at `path` ("" otherwise).
+std::string file_stamp(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return "";
+  return fmt::format("size {} mtime {}.{}", st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+}
+
+// The input's identity: its path, the stamp of the file (or of the
+// *.safetensors and *.json files of a Hugging Face folder: a changed shard
+// must not resume into a mix of old and new weights), its tensor layout.
 void hash_input(Sha256& h, const io::ModelFile& src) {
   h.update("input\n");
   h.update(src.path + "\n");
-  struct stat st {};
-  if (::stat(src.path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-    h.update(fmt::format("size {} mtime {}.{}\n", st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec));
+  h.update(file_stamp(src.path) + "\n");
+  std::error_code ec;
+  if (fs::is_directory(src.path, ec)) {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(src.path, ec)) {
+      const std::string ext = e.path().extension().string();
+      if (ext == ".safetensors" || ext == ".json") names.push_back(e.path().filename().string());
+    }
+    std::sort(names.begin(), names.end());
+    for (const std::string& n : names)
+      h.update(fmt::format("file {} {}\n", n, file_stamp((fs::path(src.path) / n).string())));
   }
   for (const io::TensorInfo& t : src.tensors) {
     h.update(fmt::format("{} {} {} {}", t.name, uint32_t(t.type), t.offset, t.nbytes));

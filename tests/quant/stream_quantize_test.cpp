@@ -206,6 +206,45 @@ TEST_F(StreamQuantize, ResumeRefusesDamagedState) {
   EXPECT_FALSE(fs::exists(out));
 }
 
+// A model folder (Hugging Face layout) whose weights changed since the
+// interruption must not resume: the key covers its files, not just the
+// tensor layout (which a re-saved shard keeps).
+TEST_F(StreamQuantize, ResumeRefusesChangedModelFolder) {
+  ThreadPool pool(2);
+  fs::create_directory(dir_ / "hf");
+  { std::ofstream(dir_ / "hf" / "model.safetensors") << "weights v1"; }
+  { std::ofstream(dir_ / "hf" / "notes.txt") << "not read by the loader"; }
+  auto folder = std::make_shared<io::ModelFile>(*file_);  // stories260K's tensors,
+  folder->path = (dir_ / "hf").string();                  // named as a folder
+  folder->storage.push_back(file_);
+  const QuantizeOptions o = scheme_options(Scheme::Fptq);
+  const fs::path out = dir_ / "f.gguf";
+  StreamOptions stop;
+  stop.stop_after_commits = 1;
+  EXPECT_THROW(quantize_streaming(folder, stats_, data_, o, out.string(), pool, stop), Interrupted);
+  { std::ofstream(dir_ / "hf" / "notes.txt") << "edited: still resumes"; }
+  StreamOptions again = stop;
+  again.resume = true;
+  std::vector<std::string> notes;
+  again.note = [&](const std::string& n) { notes.push_back(n); };
+  EXPECT_THROW(quantize_streaming(folder, stats_, data_, o, out.string(), pool, again), Interrupted);
+  ASSERT_FALSE(notes.empty());
+  EXPECT_NE(notes[0].find("resuming"), std::string::npos) << notes[0];
+
+  { std::ofstream(dir_ / "hf" / "model.safetensors") << "weights v2, re-saved"; }
+  StreamOptions resume;
+  resume.resume = true;
+  try {
+    quantize_streaming(folder, stats_, data_, o, out.string(), pool, resume);
+    FAIL() << "resumed a state made from other weights";
+  } catch (const Interrupted&) {
+    FAIL() << "wrong exception";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("another input, options"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(out));
+}
+
 TEST_F(StreamQuantize, StopRequestInterruptsAndKeepsState) {
   ThreadPool pool(1);
   const fs::path out = dir_ / "sig.gguf";
