@@ -17,6 +17,8 @@
 #include "quant/layer_report.h"
 #include "quant/quantize_model.h"
 #include "quant/weight_int4.h"
+#include "stories_quant_fixture.h"
+#include "stream_test_util.h"
 
 namespace fptq::quant {
 namespace {
@@ -24,46 +26,14 @@ namespace {
 namespace fs = std::filesystem;
 using namespace testutil;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-class QuantizeModel : public ::testing::Test {
+class QuantizeModel : public StoriesQuantTest<4, 128> {
  protected:
-  static void SetUpTestSuite() {
-    if (!fs::exists(stories_path())) return;
-    ThreadPool pool(2);
-    file_ = io::open_model(stories_path());
-    const model::Model m(file_, pool);
-    stats_ = new CalibStatsSet(random_stats(m, 4, 128, pool));
-    const auto tok = tok::Tokenizer::from_metadata(file_->metadata, file_->path);
-    CalibOptions o;
-    o.samples = 4;
-    o.seqlen = 128;
-    data_ = new CalibData(make_calib_data(*tok, m.config(), o));
-  }
-  static void TearDownTestSuite() {
-    delete stats_;
-    delete data_;
-    file_.reset();
-  }
-  void SetUp() override { FPTQ_REQUIRE_FILE(stories_path()); }
-
   QuantizeReport run(const QuantizeOptions& o, const std::string& out, int threads = 2,
                      const CalibStatsSet* stats = nullptr) {
     ThreadPool pool(threads);
     return quantize_model(file_, stats ? *stats : *stats_, o, out, pool, {}, data_);
   }
-
-  static std::shared_ptr<const io::ModelFile> file_;
-  static CalibStatsSet* stats_;
-  static CalibData* data_;
-  testing::TempDir dir_;
 };
-std::shared_ptr<const io::ModelFile> QuantizeModel::file_;
-CalibStatsSet* QuantizeModel::stats_ = nullptr;
-CalibData* QuantizeModel::data_ = nullptr;
 
 TEST_F(QuantizeModel, ReadBackByOurReader) {
   const std::string out = (dir_ / "q.gguf").string();
@@ -117,12 +87,12 @@ TEST_F(QuantizeModel, ReadBackByPythonGguf) {
   const std::string log = (dir_ / "py.log").string();
   const std::string cmd = "python3 '" + script + "' '" + stories_path() + "' '" + out + "' '" +
                           deq.string() + "' > '" + log + "' 2>&1";
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd << "\n" << slurp(log);
-  EXPECT_NE(slurp(log).find("scheme fptq"), std::string::npos) << slurp(log);
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd << "\n" << file_bytes(log);
+  EXPECT_NE(file_bytes(log).find("scheme fptq"), std::string::npos) << file_bytes(log);
   const auto q = io::read_gguf(out);
   int compared_q4 = 0;
   for (const io::TensorInfo& t : q->tensors) {
-    const std::string py = slurp(deq / (t.name + ".f32"));
+    const std::string py = file_bytes(deq / (t.name + ".f32"));
     const std::vector<float> ours = io::dequantize_tensor(t);
     ASSERT_EQ(py.size(), ours.size() * sizeof(float)) << t.name;
     EXPECT_EQ(std::memcmp(py.data(), ours.data(), py.size()), 0)
@@ -142,10 +112,10 @@ TEST_F(QuantizeModel, ByteIdenticalAcrossThreadsAndRuns) {
     run(o, a.string(), 1);
     run(o, b.string(), 2);
     run(o, c.string(), 2);
-    const std::string sa = slurp(a);
+    const std::string sa = file_bytes(a);
     EXPECT_GT(sa.size(), 100000u);
-    EXPECT_TRUE(sa == slurp(b)) << scheme_name(s) << ": 1 vs 2 threads differ";
-    EXPECT_TRUE(sa == slurp(c)) << scheme_name(s) << ": reruns differ";
+    EXPECT_TRUE(sa == file_bytes(b)) << scheme_name(s) << ": 1 vs 2 threads differ";
+    EXPECT_TRUE(sa == file_bytes(c)) << scheme_name(s) << ": reruns differ";
   }
   // Calibration statistics too.
   ThreadPool p1(1), p2(2);
@@ -274,7 +244,7 @@ TEST_F(QuantizeModel, BadInputsFailCleanly) {
   // Output = input (a copy, so that the shared file is never at risk).
   const fs::path copy = dir_ / "model.gguf";
   fs::copy_file(stories_path(), copy);
-  const std::string before = slurp(copy);
+  const std::string before = file_bytes(copy);
   {
     ThreadPool pool(1);
     EXPECT_THROW(quantize_model(io::open_model(copy.string()), *stats_, QuantizeOptions{},
@@ -284,7 +254,7 @@ TEST_F(QuantizeModel, BadInputsFailCleanly) {
                                 (dir_ / "." / "model.gguf").string(), pool),
                  Error);
   }
-  EXPECT_TRUE(slurp(copy) == before);
+  EXPECT_TRUE(file_bytes(copy) == before);
   // GPTQ without calibration sequences.
   {
     ThreadPool pool(1);

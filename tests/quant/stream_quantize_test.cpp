@@ -10,8 +10,8 @@
 #include "core/error.h"
 #include "io/model_file.h"
 #include "model/block_forward.h"
-#include "pipeline_test_util.h"
 #include "quant/scheme.h"
+#include "stories_quant_fixture.h"
 #include "stream_test_util.h"
 
 namespace fptq::quant {
@@ -20,35 +20,9 @@ namespace {
 namespace fs = std::filesystem;
 using namespace testutil;
 
-class StreamQuantize : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    if (!fs::exists(stories_path())) return;
-    file_ = io::open_model(stories_path());
-    ThreadPool pool(2);
-    const model::Model m(file_, pool);
-    const auto tok = tok::Tokenizer::from_metadata(file_->metadata, file_->path);
-    CalibOptions o;
-    o.samples = 3;
-    o.seqlen = 96;
-    data_ = new CalibData(make_calib_data(*tok, m.config(), o));
-    stats_ = new CalibStatsSet(calibrate(m, *data_, pool));
-  }
-  static void TearDownTestSuite() {
-    delete data_;
-    delete stats_;
-    file_.reset();
-  }
-  void SetUp() override { FPTQ_REQUIRE_FILE(stories_path()); }
-
-  static std::shared_ptr<const io::ModelFile> file_;
-  static CalibData* data_;
-  static CalibStatsSet* stats_;
-  testing::TempDir dir_;
-};
-std::shared_ptr<const io::ModelFile> StreamQuantize::file_;
-CalibData* StreamQuantize::data_ = nullptr;
-CalibStatsSet* StreamQuantize::stats_ = nullptr;
+// 3 × 96-token calibration: enough for every scheme, fast enough to
+// quantize many times.
+class StreamQuantize : public StoriesQuantTest<3, 96> {};
 
 TEST_F(StreamQuantize, BlockForwardEqualsWholeModel) {
   // The hidden states after every block, run block by block, give the same
