@@ -124,8 +124,9 @@ void load_grouped(const io::TensorInfo& t, int64_t group, Linear& L) {
   const bool q4 = t.type == io::GgmlType::Q4_0;
   FPTQ_CHECK(q4 || t.type == io::GgmlType::Q8_0);
   if (!q4) group = 32;
-  if (q4) (void)kernels::q4_0_uniform_group(t.data, n, k);  // shape check
-  FPTQ_CHECK(group >= 32 && k % group == 0);
+  // GGUF rows are whole blocks (the reader checks it); `group` comes from the
+  // engine plan, which takes it from the tensors' scales (a divisor of k).
+  FPTQ_CHECK(k % 32 == 0 && group >= 32 && k % group == 0);
   const int64_t bpr = k / 32, n_groups = k / group;
   const size_t block_bytes = q4 ? sizeof(io::BlockQ4_0) : sizeof(io::BlockQ8_0);
   const auto* bytes = static_cast<const uint8_t*>(t.data);
