@@ -175,6 +175,7 @@ void embed_tokens(const io::ModelFile& file, const LlamaConfig& cfg,
                   std::span<const int32_t> tokens, float* out) {
   const io::TensorInfo& t = file.tensor("token_embd.weight");
   const io::TypeInfo ti = io::type_info(t.type);
+  if (!ti.can_dequantize) fail("tensor '{}': type {} cannot be dequantized", t.name, ti.name);
   const uint64_t row_bytes = uint64_t(cfg.dim / ti.block_elems) * ti.block_bytes;
   for (size_t r = 0; r < tokens.size(); ++r) {
     const int32_t id = tokens[r];

@@ -51,8 +51,9 @@ class BlockModel {
 
 // The embedding rows of `tokens` (dequantized row by row from the file's
 // token_embd.weight, exactly as Model loads them): out [tokens.size()][dim].
-// Throws fptq::Error for a token id out of range and for a NaN or Inf
-// embedding value (named as io::dequantize_tensor names it).
+// Throws fptq::Error for a token id out of range, and for a type that cannot
+// be dequantized or a NaN or Inf embedding value (named as
+// io::dequantize_tensor names them).
 void embed_tokens(const io::ModelFile& file, const LlamaConfig& cfg,
                   std::span<const int32_t> tokens, float* out);
 

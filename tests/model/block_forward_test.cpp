@@ -84,5 +84,18 @@ TEST(BlockForward, EmbedTokensRefusesNonFiniteRows) {
                 " is NaN (a F32 weight must be finite)");
 }
 
+TEST(BlockForward, EmbedTokensNamesAnUnreadableType) {
+  FPTQ_REQUIRE_FILE(stories_path());
+  const auto good = io::open_model(stories_path());
+  const LlamaConfig cfg = read_config(*good);
+  auto file = std::make_shared<io::ModelFile>(*good);
+  for (io::TensorInfo& t : file->tensors)
+    if (t.name == "token_embd.weight") t.type = io::GgmlType::Q2_K;
+  std::vector<float> out(size_t(cfg.dim));
+  const std::vector<int32_t> ids = {1};
+  EXPECT_EQ(error_of([&] { embed_tokens(*file, cfg, ids, out.data()); }),
+            "tensor 'token_embd.weight': type Q2_K cannot be dequantized");
+}
+
 }  // namespace
 }  // namespace fptq::model
