@@ -97,6 +97,10 @@ class ProbeObserver : public model::Observer {
     std::vector<float> xq = xs;
     apply_quant(P.quant, xq, cols);
     S.act_err.add(xs, xq);
+    if (P.quant.mode == model::ActQuant::static_)
+      P.act_codes.merge(static_int8_codes(xs, P.quant.scale));
+    else if (P.quant.mode == model::ActQuant::dynamic)
+      P.act_codes.merge(dynamic_int8_codes(xs, cols));
     if (P.quant.mode == model::ActQuant::static_) {
       const double d = P.quant.scale;
       for (float v : xs) {
@@ -218,6 +222,9 @@ std::vector<PointProbe> probe_points(const QuantizedPair& pair, const quant::Cal
       const double r = T.w_absmax > 0 ? T.w_absmax : 1.0;
       T.hist_fp = linear_histogram(ws, -r, r, opts.hist_bins);
       T.hist_q = linear_histogram(wq, -r, r, opts.hist_bins);
+      if (auto codes = weight_codes(T.type, std::span<const uint8_t>(qi.data, size_t(qi.nbytes)),
+                                    qi.n_elements()))
+        T.codes = std::move(*codes);
       if (m > 0) {
         const kernels::PackedF32 pf = kernels::pack_f32(wf.data(), T.n, T.k);
         const kernels::PackedF32 pq = kernels::pack_f32(wq.data(), T.n, T.k);

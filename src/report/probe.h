@@ -37,6 +37,7 @@ struct TensorProbe {
   float w_absmax = 0;     // max |w·s|
   LinearHistogram hist_fp, hist_q;  // signed values of w·s and ŵ over [−w_absmax, w_absmax]
   double out_nmse = 0;    // Σ(ŷ − y)² / Σy² on the probe rows: y = x·Wᵀ, ŷ = Q(x/s)·Ŵᵀ
+  CodeHistogram codes;    // the stored integer codes (Q4_0: −8..7, Q8_0); empty for F16/F32
 };
 
 struct PointProbe {
@@ -50,6 +51,8 @@ struct PointProbe {
   double act_nmse = 0;      // Σ(Q(x') − x')² / Σx'² (x' = x / s)
   double zero_frac = 0;     // static only: |x'| < Δ/2 (rounds to 0)
   double clip_frac = 0;     // static only: |x'| > 127.5 Δ (saturates)
+  CodeHistogram act_codes;  // int8 codes of every probe row after LAE (static: Δ, saturated =
+                            // clipped; dynamic: per-token Δ_t); empty for fp points
   int64_t rows_sampled = 0; // rows used for the output error
   double out_nmse = 0;      // over every consumer together
   std::vector<TensorProbe> tensors;

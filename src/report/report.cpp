@@ -65,6 +65,13 @@ json hist_json(const LinearHistogram& h) {
   return json{{"lo", h.lo}, {"hi", h.hi}, {"counts", h.counts}, {"outside", h.outside}};
 }
 
+json codes_json(const CodeHistogram& h) {
+  if (h.empty()) return nullptr;
+  return json{{"lo", h.lo}, {"hi", h.hi}, {"counts", h.counts}, {"total", h.total()},
+              {"saturated", h.saturated}, {"saturated_frac", h.saturated_frac()},
+              {"end_frac", h.end_frac()}};
+}
+
 json figures(const EvalFigures& f) {
   return json{{"ppl", f.ppl}, {"ppl_stderr", f.ppl_stderr}, {"kld", f.kld},
               {"kld_stderr", f.kld_stderr}, {"kld_p99", f.kld_p99}, {"top1", f.top1}};
@@ -238,6 +245,83 @@ std::string act_hist_chart(const PointProbe& p) {
   return plot.str();
 }
 
+// Step series of a code histogram: code c spans [c − 0.5, c + 0.5).
+std::pair<std::vector<double>, std::vector<double>> code_series(const CodeHistogram& h) {
+  std::vector<double> edges, counts;
+  for (int c = h.lo; c <= h.hi + 1; ++c) edges.push_back(double(c) - 0.5);
+  for (uint64_t n : h.counts) counts.push_back(double(n));
+  return {edges, counts};
+}
+
+// The int8 codes the point's activation quantizer produced on the probe rows
+// (after LAE), log counts, the ±127 saturation ends marked.
+std::string act_code_chart(const PointProbe& p) {
+  const CodeHistogram& h = p.act_codes;
+  if (h.empty() || h.total() == 0) return "";
+  double cmax = 1;
+  for (uint64_t c : h.counts) cmax = std::max(cmax, double(c));
+  const bool st = p.quant.mode == model::ActQuant::static_;
+  const std::string title =
+      st ? fmt::format("Int8 activation codes after quantization (static Δ): {} saturated",
+                       pct(h.saturated_frac()))
+         : fmt::format("Int8 activation codes (per-token dynamic Δ_t): {} at ±127",
+                       pct(h.end_frac()));
+  SvgPlot plot(540, 250, Axis{double(h.lo) - 3, double(h.hi) + 3, false, "int8 code q = round(x′/Δ)"},
+               Axis{0.8, cmax * 2, true, "count (log)"}, title);
+  const char* c = strategy_color(p.strategy);
+  plot.shade_x(double(h.lo) - 3, double(h.lo) + 0.5, "#c62828", 0.10,
+               fmt::format("code {}: {} values", h.lo, h.counts.front()));
+  plot.shade_x(double(h.hi) - 0.5, double(h.hi) + 3, "#c62828", 0.10,
+               fmt::format("code {}: {} values", h.hi, h.counts.back()));
+  plot.vline(double(h.lo), "#c62828", st ? "clip −127" : "−127");
+  plot.vline(double(h.hi), "#c62828", st ? "clip 127" : "127");
+  auto [e, n] = code_series(h);
+  plot.steps(e, n, c, 0.3,
+             fmt::format("{} codes, {} saturated ({})", h.total(), h.saturated,
+                         pct(h.saturated_frac())));
+  return plot.str();
+}
+
+const char* kCodeColors[] = {"#1565c0", "#ef6c00", "#2e7d32", "#6a1b9a", "#c62828"};
+
+std::string short_name(const std::string& tensor);
+
+// The stored weight codes of the point's tensors (one chart per code range),
+// each tensor its own colour, log counts.
+std::string weight_code_charts(const PointProbe& p) {
+  std::string out;
+  std::vector<bool> done(p.tensors.size(), false);
+  for (size_t i = 0; i < p.tensors.size(); ++i) {
+    const CodeHistogram& h0 = p.tensors[i].codes;
+    if (done[i] || h0.empty()) continue;
+    double cmax = 1;
+    std::vector<size_t> group;
+    for (size_t j = i; j < p.tensors.size(); ++j) {
+      const CodeHistogram& h = p.tensors[j].codes;
+      if (done[j] || h.empty() || h.lo != h0.lo || h.hi != h0.hi) continue;
+      done[j] = true;
+      group.push_back(j);
+      for (uint64_t c : h.counts) cmax = std::max(cmax, double(c));
+    }
+    std::string names;
+    for (size_t j : group) names += (names.empty() ? "" : ", ") + short_name(p.tensors[j].name);
+    const int span = h0.hi - h0.lo;
+    SvgPlot plot(540, 250, Axis{double(h0.lo) - 0.5 - span * 0.02, double(h0.hi) + 0.5 + span * 0.02,
+                                false, fmt::format("stored weight code ({}..{})", h0.lo, h0.hi)},
+                 Axis{0.8, cmax * 2, true, "count (log)"},
+                 fmt::format("Weight codes after quantization: {}", names));
+    for (size_t g = 0; g < group.size(); ++g) {
+      const TensorProbe& t = p.tensors[group[g]];
+      auto [e, n] = code_series(t.codes);
+      plot.steps(e, n, kCodeColors[g % 5], 0.0,
+                 fmt::format("{} {}: {} codes, {} at the ends {}/{}", short_name(t.name), t.type,
+                             t.codes.total(), pct(t.codes.end_frac()), t.codes.lo, t.codes.hi));
+    }
+    out += plot.str();
+  }
+  return out;
+}
+
 // "blk.3.attn_q.weight" -> "attn_q".
 std::string short_name(const std::string& tensor) {
   std::string s = tensor;
@@ -301,7 +385,7 @@ std::string report_json(const ReportInput& in) {
       tensors.push_back(json{{"name", t.name}, {"type", t.type}, {"n", t.n}, {"k", t.k},
                              {"weight_nmse", t.weight_nmse}, {"w_absmax", t.w_absmax},
                              {"out_nmse", t.out_nmse}, {"hist_fp", hist_json(t.hist_fp)},
-                             {"hist_q", hist_json(t.hist_q)}});
+                             {"hist_q", hist_json(t.hist_q)}, {"codes", codes_json(t.codes)}});
     json top = json::array();
     for (const TopRow& r : p.top)
       top.push_back(json{{"value", r.value}, {"channel", r.channel}, {"seq", r.seq},
@@ -330,6 +414,7 @@ std::string report_json(const ReportInput& in) {
                  {"act_nmse", p.act_nmse},
                  {"zero_frac", p.zero_frac},
                  {"clip_frac", p.clip_frac},
+                 {"act_codes", codes_json(p.act_codes)},
                  {"rows_sampled", p.rows_sampled},
                  {"out_nmse", p.out_nmse},
                  {"top_rows", top}}},
@@ -519,6 +604,8 @@ std::string report_html(const ReportInput& in) {
     h += "<p class=\"facts\">" + html_escape(facts) + "</p>\n<div class=\"charts\">";
     h += channel_chart(in, p);
     h += act_hist_chart(p);
+    h += act_code_chart(p);
+    h += weight_code_charts(p);
     h += "</div>\n<div class=\"charts\">";
     for (const TensorProbe& t : p.tensors) h += weight_chart(t, c);
     h += "</div>\n<table><tr><th>tensor</th><th>type</th><th>shape</th><th>weight NMSE</th><th>output "

@@ -5,6 +5,8 @@
 #include <limits>
 
 #include "core/error.h"
+#include "io/ggml_blocks.h"
+#include "quant/act_quant.h"
 #include "quant/calib_stats.h"
 
 namespace fptq::report {
@@ -82,6 +84,95 @@ double log_hist_fraction_below(std::span<const uint64_t> hist, double threshold)
     }
   }
   return below / total;
+}
+
+uint64_t CodeHistogram::total() const {
+  uint64_t t = 0;
+  for (uint64_t c : counts) t += c;
+  return t;
+}
+
+double CodeHistogram::saturated_frac() const {
+  const uint64_t t = total();
+  return t ? double(saturated) / double(t) : 0.0;
+}
+
+double CodeHistogram::end_frac() const {
+  const uint64_t t = total();
+  if (!t) return 0.0;
+  return double(counts.front() + (counts.size() > 1 ? counts.back() : 0)) / double(t);
+}
+
+void CodeHistogram::merge(const CodeHistogram& o) {
+  if (o.empty()) return;
+  if (empty()) {
+    *this = o;
+    return;
+  }
+  if (o.lo != lo || o.hi != hi)
+    fail("code histogram: merging codes {}..{} into {}..{}", o.lo, o.hi, lo, hi);
+  for (size_t i = 0; i < counts.size(); ++i) counts[i] += o.counts[i];
+  saturated += o.saturated;
+}
+
+CodeHistogram code_histogram(int lo, int hi) {
+  if (hi < lo) fail("code histogram: empty code range {}..{}", lo, hi);
+  CodeHistogram h;
+  h.lo = lo;
+  h.hi = hi;
+  h.counts.assign(size_t(hi - lo + 1), 0);
+  return h;
+}
+
+CodeHistogram static_int8_codes(std::span<const float> x, float delta) {
+  std::vector<int8_t> q(x.size());
+  quant::quantize_static(x, delta, q);  // checks delta and finiteness
+  CodeHistogram h = code_histogram(-quant::kActQMax, quant::kActQMax);
+  for (size_t i = 0; i < x.size(); ++i) {
+    ++h.counts[size_t(int(q[i]) + quant::kActQMax)];
+    h.saturated += std::fabs(std::nearbyint(x[i] / delta)) > float(quant::kActQMax);
+  }
+  return h;
+}
+
+CodeHistogram dynamic_int8_codes(std::span<const float> x, int64_t cols) {
+  if (cols < 1 || x.size() % size_t(cols) != 0)
+    fail("dynamic codes: {} values are not rows of {}", x.size(), cols);
+  std::vector<int8_t> q(x.size());
+  std::vector<float> scales(x.size() / size_t(cols));
+  quant::quantize_dynamic(x, cols, q, scales);
+  CodeHistogram h = code_histogram(-quant::kActQMax, quant::kActQMax);
+  for (int8_t c : q) ++h.counts[size_t(int(c) + quant::kActQMax)];
+  return h;
+}
+
+std::optional<CodeHistogram> weight_codes(std::string_view type, std::span<const uint8_t> data,
+                                          int64_t elements) {
+  const bool q4 = type == "Q4_0", q8 = type == "Q8_0";
+  if (!q4 && !q8) return std::nullopt;
+  if (elements < 0 || elements % io::kQK != 0)
+    fail("weight codes: {} elements are not whole {}-element blocks", elements, io::kQK);
+  const size_t blocks = size_t(elements / io::kQK);
+  const size_t bytes = blocks * (q4 ? sizeof(io::BlockQ4_0) : sizeof(io::BlockQ8_0));
+  if (data.size() < bytes)
+    fail("weight codes: {} {} elements need {} bytes, got {}", elements, type, bytes, data.size());
+  if (q4) {
+    CodeHistogram h = code_histogram(-8, 7);
+    for (size_t b = 0; b < blocks; ++b) {
+      const uint8_t* qs = data.data() + b * sizeof(io::BlockQ4_0) + 2;
+      for (int j = 0; j < io::kQK / 2; ++j) {
+        ++h.counts[size_t(qs[j] & 0x0F)];  // (q − 8) − lo = q
+        ++h.counts[size_t(qs[j] >> 4)];
+      }
+    }
+    return h;
+  }
+  CodeHistogram h = code_histogram(-128, 127);
+  for (size_t b = 0; b < blocks; ++b) {
+    const uint8_t* qs = data.data() + b * sizeof(io::BlockQ8_0) + 2;
+    for (int j = 0; j < io::kQK; ++j) ++h.counts[size_t(int(int8_t(qs[j])) + 128)];
+  }
+  return h;
 }
 
 void ErrorSum::add(std::span<const float> ref, std::span<const float> approx) {

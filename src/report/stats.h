@@ -6,7 +6,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
+#include <string_view>
 #include <vector>
 
 namespace fptq::report {
@@ -38,6 +40,38 @@ float abs_max(std::span<const float> values);
 // counts in proportion to where it falls (geometrically, as percentile_abs
 // interpolates). 0 for an empty histogram. Throws fptq::Error on a wrong size.
 double log_hist_fraction_below(std::span<const uint64_t> hist, double threshold);
+
+// Counts of integer quantization codes lo..hi, one bin per code
+// (counts[c − lo]), and how many values were saturated: their rounded code
+// lay outside [lo, hi] and was clamped to the end code.
+struct CodeHistogram {
+  int lo = 0, hi = -1;  // empty: no codes (e.g. activations kept in FP)
+  std::vector<uint64_t> counts;
+  uint64_t saturated = 0;
+  bool empty() const { return counts.empty(); }
+  uint64_t total() const;           // Σ counts
+  double saturated_frac() const;    // saturated / total (0 when empty)
+  double end_frac() const;          // share of codes at lo or hi (full scale)
+  void merge(const CodeHistogram& o);  // adds o (same range, or this empty)
+};
+CodeHistogram code_histogram(int lo, int hi);
+
+// The int8 codes the static activation quantizer (quant/act_quant.h) gives
+// `x` with scale delta: clamp(nearbyint(x / Δ), −127, 127); saturated: the
+// values whose nearbyint(x / Δ) is beyond ±127. Throws fptq::Error as
+// quant::quantize_static does (non-finite input, delta <= 0).
+CodeHistogram static_int8_codes(std::span<const float> x, float delta);
+// The per-token dynamic quantizer's codes of x: [rows][cols] (Δ_t = max|x_t| /
+// 127): never saturated, the largest |x| of every row maps to ±127.
+CodeHistogram dynamic_int8_codes(std::span<const float> x, int64_t cols);
+
+// The integer weight codes stored in a tensor's raw blocks: Q4_0 gives
+// q − 8 in −8..7, Q8_0 its int8 values (−128..127); `elements` values,
+// a whole number of 32-element blocks, `data` holding them. nullopt for other
+// types (F16/F32 have no codes; Q4_1's offset codes are not symmetric).
+// Throws fptq::Error when the sizes disagree.
+std::optional<CodeHistogram> weight_codes(std::string_view type, std::span<const uint8_t> data,
+                                          int64_t elements);
 
 // Running Σ(approx − ref)² and Σ ref² over several calls; nmse() as
 // quant::nmse of the concatenation.

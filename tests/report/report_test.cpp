@@ -73,6 +73,22 @@ TEST_F(StoriesReport, ProbeMatchesTheModel) {
       EXPECT_EQ(p.clip_frac, 0.0);
       EXPECT_GT(p.act_nmse, 0.0);
     }
+    // The int8 codes of every probe value after LAE; static ones are the
+    // quantizer's own on the sampled rows (fake-quant = code · Δ).
+    if (p.quant.mode == model::ActQuant::fp) {
+      EXPECT_TRUE(p.act_codes.empty());
+    } else {
+      EXPECT_EQ(p.act_codes.total(), uint64_t(2 * 64 * p.before.channels()));
+      if (p.quant.mode == model::ActQuant::static_) {
+        EXPECT_EQ(p.act_codes.saturated, 0u);
+        EXPECT_DOUBLE_EQ(p.act_codes.saturated_frac(), p.clip_frac);
+        // The calibration max lands on the full-scale code.
+        EXPECT_GT(p.act_codes.counts.front() + p.act_codes.counts.back(), 0u);
+      } else {
+        // Per token, the row's max maps to ±127: at least one per row.
+        EXPECT_GE(p.act_codes.counts.front() + p.act_codes.counts.back(), uint64_t(2 * 64));
+      }
+    }
     EXPECT_EQ(int64_t(p.top.size()), std::min<int64_t>(5, 2 * 64));
     EXPECT_FLOAT_EQ(p.top[0].value, p.before.bound());
     EXPECT_GT(p.rows_sampled, 0);
@@ -82,6 +98,11 @@ TEST_F(StoriesReport, ProbeMatchesTheModel) {
       EXPECT_EQ(t.hist_fp.total(), uint64_t(t.n * t.k));
       EXPECT_EQ(t.hist_q.total() + t.hist_q.outside, uint64_t(t.n * t.k));
       EXPECT_GT(t.weight_nmse, 0.0);
+      if (t.type == "Q4_0") {
+        ASSERT_FALSE(t.codes.empty());
+        EXPECT_EQ(t.codes.lo, -8);
+        EXPECT_EQ(t.codes.total(), uint64_t(t.n * t.k));
+      }
     }
   }
   EXPECT_GT(lae, 0);
@@ -102,6 +123,16 @@ TEST_F(StoriesReport, ProbeMatchesTheModel) {
   const auto j = nlohmann::json::parse(report_json(in));
   EXPECT_EQ(j.at("points").size(), pts.size());
   EXPECT_EQ(j.at("points")[0].at("channel_max_before").size(), size_t(pair_.cfg.dim));
+  for (size_t i = 0; i < pts.size(); ++i) {
+    const auto& jc = j.at("points")[i].at("probe").at("act_codes");
+    if (pts[i].act_codes.empty()) {
+      EXPECT_TRUE(jc.is_null());
+      continue;
+    }
+    EXPECT_EQ(jc.at("counts").size(), 255u);
+    EXPECT_EQ(jc.at("total").get<uint64_t>(), pts[i].act_codes.total());
+    EXPECT_NE(html.find("Int8 activation codes"), std::string::npos);
+  }
 
   // --act-clip at p = 1 on the calibration rows reproduces the file's static
   // scales (non-LAE points: the same maxima; LAE points: B' within rounding).

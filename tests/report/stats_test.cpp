@@ -90,5 +90,89 @@ TEST(ErrorSum, MatchesNmseOfConcatenation) {
   EXPECT_THROW(e.add(r1, a2), Error);
 }
 
+TEST(CodeHistogram, StaticCodesAndSaturation) {
+  // Δ = 0.5: x/Δ = 0, 0.4→0, 0.6→1, −2.5→−2 (half to even), 63.5→64 (even),
+  // 127.4→127, 127.5→128 clamped (saturated), 300→clamped, −400→clamped.
+  const float d = 0.5f;
+  const std::vector<float> x = {0.0f, 0.2f, 0.3f, -1.25f, 31.75f, 63.7f, 63.75f, 150.0f, -200.0f};
+  const CodeHistogram h = static_int8_codes(x, d);
+  ASSERT_EQ(h.lo, -127);
+  ASSERT_EQ(h.hi, 127);
+  ASSERT_EQ(h.counts.size(), 255u);
+  auto at = [&](int c) { return h.counts[size_t(c + 127)]; };
+  EXPECT_EQ(at(0), 2u);
+  EXPECT_EQ(at(1), 1u);
+  EXPECT_EQ(at(-2), 1u);
+  EXPECT_EQ(at(64), 1u);
+  EXPECT_EQ(at(127), 3u);   // 127.4, 127.5, 300
+  EXPECT_EQ(at(-127), 1u);  // −400
+  EXPECT_EQ(h.total(), 9u);
+  EXPECT_EQ(h.saturated, 3u);  // 127.5, 300, −400: beyond ±127 before the clamp
+  EXPECT_DOUBLE_EQ(h.saturated_frac(), 3.0 / 9.0);
+  EXPECT_DOUBLE_EQ(h.end_frac(), 4.0 / 9.0);
+  EXPECT_THROW(static_int8_codes(x, 0.0f), Error);
+  EXPECT_THROW(static_int8_codes(std::vector<float>{std::nanf("")}, d), Error);
+}
+
+TEST(CodeHistogram, DynamicCodesPerToken) {
+  // Row 0: max 2 → Δ = 2/127: codes 127, −64 (63.5 → 64 half-even), 0.
+  // Row 1: max 10 → codes −127, 127, 13 (12.7 → 13).
+  const std::vector<float> x = {2.0f, -1.0f, 0.0f, -10.0f, 10.0f, 1.0f};
+  const CodeHistogram h = dynamic_int8_codes(x, 3);
+  auto at = [&](int c) { return h.counts[size_t(c + 127)]; };
+  EXPECT_EQ(at(127), 2u);
+  EXPECT_EQ(at(-127), 1u);
+  EXPECT_EQ(at(-64), 1u);
+  EXPECT_EQ(at(0), 1u);
+  EXPECT_EQ(at(13), 1u);
+  EXPECT_EQ(h.total(), 6u);
+  EXPECT_EQ(h.saturated, 0u);
+  EXPECT_DOUBLE_EQ(h.end_frac(), 0.5);
+  EXPECT_THROW(dynamic_int8_codes(x, 4), Error);
+}
+
+TEST(CodeHistogram, MergeAddsSameRange) {
+  CodeHistogram a;
+  EXPECT_TRUE(a.empty());
+  a.merge(static_int8_codes(std::vector<float>{1.0f, 300.0f}, 1.0f));
+  a.merge(static_int8_codes(std::vector<float>{1.0f}, 1.0f));
+  EXPECT_EQ(a.counts[size_t(1 + 127)], 2u);
+  EXPECT_EQ(a.total(), 3u);
+  EXPECT_EQ(a.saturated, 1u);
+  EXPECT_THROW(a.merge(code_histogram(-8, 7)), Error);
+  EXPECT_DOUBLE_EQ(CodeHistogram{}.saturated_frac(), 0.0);
+}
+
+TEST(WeightCodes, Q4_0NibblesAndQ8_0Bytes) {
+  // One Q4_0 block: d (2 bytes), then byte j = element j (low) | element j+16 (high).
+  std::vector<uint8_t> q4(18, 0);
+  for (int j = 0; j < 16; ++j) q4[size_t(2 + j)] = uint8_t((j & 0x0F) | (0x0F << 4));
+  const auto h4 = weight_codes("Q4_0", q4, 32);
+  ASSERT_TRUE(h4.has_value());
+  EXPECT_EQ(h4->lo, -8);
+  EXPECT_EQ(h4->hi, 7);
+  // low nibbles 0..15 → codes −8..7 once each; high nibbles all 15 → code 7, 16 times.
+  for (int c = -8; c < 7; ++c) EXPECT_EQ(h4->counts[size_t(c + 8)], 1u) << c;
+  EXPECT_EQ(h4->counts[15], 17u);
+  EXPECT_EQ(h4->total(), 32u);
+  EXPECT_EQ(h4->saturated, 0u);
+
+  std::vector<uint8_t> q8(34, 0);
+  for (int j = 0; j < 32; ++j) q8[size_t(2 + j)] = uint8_t(int8_t(j - 16));
+  q8[2] = uint8_t(int8_t(-128));
+  const auto h8 = weight_codes("Q8_0", q8, 32);
+  ASSERT_TRUE(h8.has_value());
+  EXPECT_EQ(h8->lo, -128);
+  EXPECT_EQ(h8->counts[0], 1u);               // −128
+  EXPECT_EQ(h8->counts[size_t(-15 + 128)], 1u);
+  EXPECT_EQ(h8->counts[size_t(15 + 128)], 1u);
+  EXPECT_EQ(h8->counts[size_t(-16 + 128)], 0u);  // overwritten by −128
+  EXPECT_EQ(h8->total(), 32u);
+
+  EXPECT_FALSE(weight_codes("F16", q4, 32).has_value());
+  EXPECT_THROW(weight_codes("Q4_0", q4, 64), Error);  // two blocks need 36 bytes
+  EXPECT_THROW(weight_codes("Q4_0", q4, 33), Error);
+}
+
 }  // namespace
 }  // namespace fptq::report
