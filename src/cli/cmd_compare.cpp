@@ -158,8 +158,8 @@ void run_compare(const CompareArgs& a) {
 
   std::vector<Row> rows;
   label = "FP";
-  const eval::KlBaseRun base = eval::perplexity_record_kl_base(*fp.model, *tok, tokens, popts,
-                                                               pool, a.top_k, progress);
+  const eval::KlBaseRun base = eval::perplexity_record_kl_base(
+      *fp.model, *tok, tokens, fp.options(popts), pool, a.top_k, progress);
   rows.push_back({"FP", "F32 (as loaded)", mib(std::filesystem::file_size(a.model)), "—",
                   base.ppl.stats});
   std::vector<std::string> fallback_notes;
@@ -186,8 +186,9 @@ void run_compare(const CompareArgs& a) {
     const EvalModel q = load_eval_model(out, pool, a.emulate ? EvalEngine::emulate : EvalEngine::integer);
     engines.push_back(name + ": " + q.engine);
     label = name;
-    const eval::KlCompareRun r =
-        eval::perplexity_vs_kl_base(*q.model, *tok, tokens, popts, base.base, pool, progress);
+    const eval::KlCompareRun r = eval::perplexity_vs_kl_base(*q.model, *tok, tokens,
+                                                             q.options(popts), base.base, pool,
+                                                             progress);
     Row row{name, fmt::format("{:.3f}", rep.bpw_linear()), mib(rep.file_bytes),
             strategy_cell(rep.plan), r.ppl.stats, true, r.kl};
     rows.push_back(row);

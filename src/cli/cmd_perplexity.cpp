@@ -61,7 +61,7 @@ void run_perplexity(const PerplexityArgs& a) {
   ThreadPool pool(a.threads);
   Timer load_timer;
   const EvalModel m = load_eval_model(a.model, pool, eval_engine(a.emulate, a.f32));
-  opts.observer = m.observer();
+  opts = m.options(opts);
   const auto tok = tok::Tokenizer::from_metadata(m.model->file().metadata, m.model->file().path);
   const std::string text = read_text_file(a.file);
   const std::vector<int32_t> tokens = eval::tokenize_for_perplexity(*tok, text);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/thread_pool.h"
+#include "eval/perplexity.h"
 #include "model/model.h"
 #include "quant/emulation_observer.h"
 
@@ -18,6 +19,13 @@ struct EvalModel {
   std::unique_ptr<quant::EmulationObserver> emulation;  // null: none
   std::string engine;  // one line for reports: how the model is run
   model::Observer* observer() const { return emulation.get(); }
+  // `o` with this model's observer: every evaluation of an EvalModel goes
+  // through it, so an --emulate model is never run without its activation
+  // quantizers (compare once scored --emulate models on the bare F32 path).
+  eval::PerplexityOptions options(eval::PerplexityOptions o) const {
+    o.observer = observer();
+    return o;
+  }
 };
 
 enum class EvalEngine {
