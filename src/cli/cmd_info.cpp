@@ -11,6 +11,7 @@
 #include "model/config.h"
 #include "model/engine_plan.h"
 #include "model/quant_spec.h"
+#include "quant/convert_tensor.h"
 #include "tokenizer/tokenizer.h"
 
 namespace fptq::cli {
@@ -45,6 +46,9 @@ void print_fptq_section(const io::ModelFile& file, const model::LlamaConfig& c) 
   fmt::print("  calibration:     {}, {} × {} tokens, seed {}{}\n", s.calib_source, s.calib_samples,
              s.calib_seqlen, s.calib_seed,
              s.calib_digest.empty() ? "" : ", sha256 " + s.calib_digest);
+  if (file.metadata.contains(quant::kActClipKey))
+    fmt::print("  static scales:   p{:g} of |x| after LAE (--act-clip), not the max\n",
+               file.metadata.get_float(quant::kActClipKey, file.path));
   int n_static = 0, n_lae = 0, n_dynamic = 0, n_fp = 0;
   for (const auto& layer : s.layers) {
     for (const model::PointQuant& q : layer) {

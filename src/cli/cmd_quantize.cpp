@@ -1,6 +1,10 @@
 // fptq quantize MODEL (--stats FILE | --calib ...) -o OUT.gguf: FPTQ (or a
 // baseline scheme) into a GGUF that llama.cpp loads and fptq's engine runs
-// with the fptq.* activation keys.
+// with the fptq.* activation keys. --act-clip and --auto-keep first write a
+// twin (the plain quantization) next to the output, probe / rank it, and
+// then write the output with the clipped scales / kept layers
+// (cli/quantize_repair.h).
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
@@ -9,6 +13,7 @@
 
 #include "cli/calib_args.h"
 #include "cli/commands.h"
+#include "cli/quantize_repair.h"
 #include "cli/stream_progress.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -45,6 +50,7 @@ struct QuantizeArgs {
   std::vector<std::string> keep_fp;
   std::vector<std::string> act_mode;
   std::string embd_type, output_type;
+  RepairArgs repair;
   int threads = 1;
 };
 
@@ -78,6 +84,7 @@ quant::QuantizeOptions make_options(const QuantizeArgs& a) {
 
 void run_quantize(const QuantizeArgs& a) {
   const quant::QuantizeOptions opts = make_options(a);
+  check_repair_args(a.repair, a.calib, a.stats, opts);
   const bool gptq = quant::scheme_traits(opts.scheme).gptq;
   if (a.stats.empty() && !has_calib(a.calib))
     fail("quantize: give --stats FILE (from `fptq calibrate`) or calibration options "
@@ -131,17 +138,24 @@ void run_quantize(const QuantizeArgs& a) {
   so.note = [](const std::string& s) { fmt::print(stderr, "quantize: {}\n", s); };
   const StopOnSignal stop_on_signal;
   quant::CalibStatsSet own_stats;
-  const quant::QuantizeReport rep = quant::quantize_streaming(
-      file, a.stats.empty() ? nullptr : &stats, have_data ? &data : nullptr, opts, a.out, pool, so,
-      &own_stats);
+  RepairOutcome repair;
+  const quant::QuantizeReport rep =
+      repair_requested(a.repair)
+          ? quantize_with_repair(a.repair, a.calib, file, a.stats.empty() ? nullptr : &stats,
+                                 have_data ? &data : nullptr, opts, a.out, pool, so, &own_stats,
+                                 repair)
+          : quant::quantize_streaming(file, a.stats.empty() ? nullptr : &stats,
+                                      have_data ? &data : nullptr, opts, a.out, pool, so,
+                                      &own_stats);
   if (a.stats.empty() && !a.save_stats.empty()) {
     write_file_atomic(a.save_stats, quant::serialize_calib_stats(own_stats));
     fmt::print(stderr, "statistics written to {}\n", a.save_stats);
   }
   fmt::print("{}", quant::format_layer_table(rep.plan));
   fmt::print("{}", quant::format_quantize_summary(rep));
+  if (repair_requested(a.repair)) fmt::print("{}", repair.text);
   if (!a.report.empty()) {
-    quant::write_layer_report(a.report, rep.plan, &rep);
+    write_repair_report(a.report, rep, repair);
     fmt::print(stderr, "layer report written to {}\n", a.report);
   }
   fmt::print(stderr, "quantize: done in {:.1f} s\n", timer.elapsed());
@@ -204,6 +218,7 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_option("--report", a->report, "write the layer table and tensor list as JSON or CSV");
   cmd->add_flag("-q,--quiet", a->calib.quiet, "no progress lines on stderr");
   add_stream_options(*cmd, a->calib, "OUTPUT");
+  add_repair_options(*cmd, a->repair);
   add_threads_option(*cmd, &a->threads);
   cmd->callback([a] { run_quantize(*a); });
 }

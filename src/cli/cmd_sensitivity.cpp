@@ -31,6 +31,7 @@
 #include "quant/quantize_model.h"
 #include "quant/weight_int4.h"
 #include "report/act_clip.h"
+#include "report/auto_keep.h"
 #include "report/probe.h"
 #include "report/sensitivity.h"
 #include "tokenizer/tokenizer.h"
@@ -208,10 +209,8 @@ void run_sensitivity(const SensArgs& a) {
   if (keep_work && report::top_points(r, 1).empty())
     fail("sensitivity: --auto-keep / --keep-table need a per-layer ranking (--by layer)");
   auto keep_eval = [&](const std::set<std::string>& kept) {
-    std::set<std::string> q;
-    for (const auto& p : all_pts)
-      if (!kept.count(p)) q.insert(p);
-    return report::evaluate_mixed(pair, q, *tok, tokens, popts, base.base, pool);
+    return report::evaluate_kept(pair, report::KeepSource{report::KeepAs::f16, pair.fp}, kept, *tok,
+                                 tokens, popts, base.base, pool);
   };
   auto print_keep = [&](const std::set<std::string>& kept, const char* what) {
     const auto pats = report::keep_fp_patterns(pair.cfg, kept);
@@ -221,27 +220,28 @@ void run_sensitivity(const SensArgs& a) {
     for (const auto& p : kept) fmt::print(" {}", p);
     fmt::print("\nfptq quantize arguments:{}\n\n", args.empty() ? " (none)" : args);
   };
+  // The search is report/auto_keep.h's, shared with `fptq quantize --auto-keep`.
+  const report::KeepSource keep_src{report::KeepAs::f16, pair.fp};
   if (a.auto_keep >= 0) {
-    std::vector<report::KeepRow> tried;
-    const int64_t k = report::search_keep_for_kld(pair, r, a.auto_keep, *tok, tokens, popts,
-                                                  base.base, pool, tried);
+    const report::AutoKeepChoice c = report::choose_kept(
+        pair, r, report::AutoKeepBudget{a.auto_keep, -1}, keep_src, *tok, tokens, popts, base.base, pool);
     fmt::print("### --auto-keep {:g}: KLD budget\n\n{}", a.auto_keep, kKeepHeader);
-    for (const auto& t : tried) fmt::print("{}", fig_row(t.choice, t.k, t.bpw, t.fig, fp_ppl));
-    fmt::print("\nsmallest k meeting the budget: {}\n", k);
-    print_keep(report::top_points(r, k), "auto-keep");
+    for (const auto& t : c.tried) fmt::print("{}", report::keep_table_row(t, fp_ppl));
+    fmt::print("\nsmallest k meeting the budget: {}\n", c.k);
+    print_keep(c.points, "auto-keep");
     if (!a.output.empty())
-      write_kept_model(a, *loaded, report::top_points(r, k), *tok, tokens, popts, base.base, fp_ppl, pool);
+      write_kept_model(a, *loaded, c.points, *tok, tokens, popts, base.base, fp_ppl, pool);
   }
   if (a.auto_keep_bpw >= 0) {
-    const int64_t k = report::search_keep_for_bpw(pair, r, a.auto_keep_bpw);
-    const auto kept = report::top_points(r, k);
+    const report::AutoKeepChoice c = report::choose_kept(
+        pair, r, report::AutoKeepBudget{-1, a.auto_keep_bpw}, keep_src, *tok, tokens, popts,
+        base.base, pool);
     fmt::print("### --auto-keep-bpw {:g}\n\n{}", a.auto_keep_bpw, kKeepHeader);
-    fmt::print("{}", fig_row(fmt::format("top-{}", k), k, report::block_linear_bpw(pair, kept),
-                             keep_eval(kept), fp_ppl));
+    fmt::print("{}", fig_row(fmt::format("top-{}", c.k), c.k, c.bpw, keep_eval(c.points), fp_ppl));
     fmt::print("\n");
-    print_keep(kept, "auto-keep-bpw");
+    print_keep(c.points, "auto-keep-bpw");
     if (!a.output.empty() && a.auto_keep < 0)
-      write_kept_model(a, *loaded, kept, *tok, tokens, popts, base.base, fp_ppl, pool);
+      write_kept_model(a, *loaded, c.points, *tok, tokens, popts, base.base, fp_ppl, pool);
   }
   if (!a.keep_table.empty()) {
     const std::vector<int64_t> ks = parse_ks(a.keep_table);

@@ -84,6 +84,10 @@ io::Metadata output_metadata(const io::ModelFile& src, const QuantPlan& plan) {
   md.set("general.quantization_version",
          io::Value::make_int(io::ValueType::U32, kGgmlQuantizationVersion));
   model::write_quant_spec(plan.spec, md);
+  // --act-clip: the percentile of |x'| the static scales came from (absent
+  // when they are B'/127).
+  if (plan.options.act_clip > 0)
+    md.set(std::string(kActClipKey), io::Value::make_float(io::ValueType::F32, plan.options.act_clip));
   return md;
 }
 

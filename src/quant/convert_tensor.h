@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "io/model_file.h"
@@ -26,6 +27,10 @@ TensorResult convert_tensor(const TensorPlan& tp, const io::TensorInfo& t,
 // (what = "output") when it is a directory, in a folder that does not exist,
 // or the input model (any spelling, or a file of the input model folder).
 void check_output_path(const io::ModelFile& src, const std::string& out_path);
+
+// fptq.act.clip (f32): the percentile of |x| after the fold that set the
+// static scales (`fptq quantize --act-clip`); absent when they are B'/127.
+inline constexpr std::string_view kActClipKey = "fptq.act.clip";
 
 // The output's metadata: the input's, general.file_type and
 // general.quantization_version set, the plan's fptq.* keys added.

@@ -106,7 +106,7 @@ std::string format_layer_table(const QuantPlan& plan) {
   // Tensors not in the scheme's default format, grouped by reason.
   std::vector<std::string> lines;
   for (const TensorPlan& t : plan.tensors)
-    if (t.fallback || t.kept_fp) lines.push_back(type_name(t.type) + "  " + t.note + "\t" + t.name);
+    if (t.fallback || t.kept_fp || t.kept_q8) lines.push_back(type_name(t.type) + "  " + t.note + "\t" + t.name);
   if (!lines.empty()) s += "tensors not in the scheme's default format:\n" + grouped(lines);
   return s;
 }
@@ -185,7 +185,7 @@ std::string layer_report_json(const QuantPlan& plan, const QuantizeReport* rep) 
   for (size_t i = 0; i < plan.tensors.size(); ++i) {
     const TensorPlan& t = plan.tensors[i];
     json e = {{"name", t.name},   {"layer", t.layer},       {"type", type_name(t.type)},
-              {"group", t.group}, {"fallback", t.fallback}, {"kept_fp", t.kept_fp},
+              {"group", t.group}, {"fallback", t.fallback}, {"kept_fp", t.kept_fp}, {"kept_q8", t.kept_q8},
               {"note", t.note}};
     if (rep) {
       const TensorResult& r = rep->tensors[i];

@@ -42,14 +42,15 @@ bool allowed_side_type(io::GgmlType t) {
          t == io::GgmlType::Q4_0;
 }
 
-std::vector<std::regex> compile_keep_fp(const std::vector<std::string>& patterns) {
+std::vector<std::regex> compile_keep_fp(const std::vector<std::string>& patterns,
+                                        const char* opt = "--keep-fp") {
   std::vector<std::regex> out;
   for (const std::string& p : patterns) {
-    if (p.empty()) fail("--keep-fp: empty regex");
+    if (p.empty()) fail("{}: empty regex", opt);
     try {
       out.emplace_back(p, std::regex::ECMAScript);
     } catch (const std::regex_error& e) {
-      fail("--keep-fp '{}': invalid regex: {}", p, e.what());
+      fail("{} '{}': invalid regex: {}", opt, p, e.what());
     }
   }
   return out;
@@ -74,6 +75,17 @@ void linear_type(TensorPlan& t, const QuantizeOptions& o, const SchemeTraits& tr
   if (t.kept_fp) {
     t.type = io::GgmlType::F16;  // F32 when a value exceeds fp16 (decided when writing)
     t.note = "--keep-fp";
+    return;
+  }
+  if (t.kept_q8 && t.k % 32 == 0) {
+    t.type = io::GgmlType::Q8_0;  // per-row int8, as the w8a8 scheme writes it
+    t.note = "--keep-as q8_0";
+    return;
+  }
+  if (t.kept_q8) {
+    t.type = io::GgmlType::F16;
+    t.fallback = true;
+    t.note = fmt::format("--keep-as q8_0: K={} is not a multiple of 32 (Q8_0 block): kept F16", t.k);
     return;
   }
   if (tr.weights == WeightFormat::Int8) {
@@ -157,6 +169,11 @@ void validate_options(const QuantizeOptions& o) {
     fail("--gptq-damp {}: must be a finite value >= 0", o.gptq.damp);
   if (o.gptq.block <= 0) fail("--gptq-block {}: must be positive", o.gptq.block);
   compile_keep_fp(o.keep_fp);
+  compile_keep_fp(o.keep_q8, "--keep-as q8_0 pattern");
+  if (o.act_clip != 0 && !(o.act_clip > 0 && o.act_clip <= 100))
+    fail("--act-clip {}: the percentile must be in (0, 100]", o.act_clip);
+  for (const auto& [name, d] : o.static_scales)
+    if (!(std::isfinite(d) && d > 0)) fail("--act-clip: static scale {} of '{}' is not positive", d, name);
   if (o.embd_type && !allowed_side_type(*o.embd_type))
     fail("--embd-type {}: expected f32, f16, q8_0 or q4_0", io::type_info(*o.embd_type).name);
   if (o.output_type && !allowed_side_type(*o.output_type))
@@ -177,11 +194,13 @@ QuantPlan plan_quantization(const io::ModelFile& src, const CalibStatsSet& stats
   check_stats_match(stats, cfg, "calibration stats");
   const SchemeTraits tr = scheme_traits(opts.scheme);
   const auto keep = compile_keep_fp(opts.keep_fp);
-  auto kept = [&](const std::string& name) {
-    for (const auto& re : keep)
+  const auto keep8 = compile_keep_fp(opts.keep_q8);
+  auto matches = [](const std::vector<std::regex>& res, const std::string& name) {
+    for (const auto& re : res)
       if (std::regex_search(name, re)) return true;
     return false;
   };
+  auto kept = [&](const std::string& name) { return matches(keep, name); };
 
   // Tensors first: the activation policy needs to know which are kept in FP.
   std::map<std::string, model::WeightSpec> specs;
@@ -204,6 +223,7 @@ QuantPlan plan_quantization(const io::ModelFile& src, const CalibStatsSet& stats
     if (s.is_linear() && s.role != WeightRole::output) {
       t.point = model::observation_point_name(s.layer, model::input_of(s.role));
       t.kept_fp = kept(t.name);
+      t.kept_q8 = !t.kept_fp && matches(keep8, t.name);
       linear_type(t, opts, tr);
     } else if (s.role == WeightRole::token_embd) {
       if (opts.embd_type)
@@ -244,12 +264,14 @@ QuantPlan plan_quantization(const io::ModelFile& src, const CalibStatsSet& stats
       for (int64_t j : st.top_channels(opts.top_channels))
         p.top.emplace_back(j, st.max_abs()[size_t(j)]);
 
-      // Consumers all kept in FP?
-      bool any = false, all_kept = true;
+      // Consumers all kept in FP / all kept as Q8_0?
+      bool any = false, all_kept = true, all_q8 = true, all_q8_f16 = true;
       for (const auto& t : plan.tensors) {
         if (t.point != p.name) continue;
         any = true;
         all_kept = all_kept && t.kept_fp;
+        all_q8 = all_q8 && t.kept_q8 && t.type == io::GgmlType::Q8_0;
+        all_q8_f16 = all_q8_f16 && t.kept_q8 && t.type == io::GgmlType::F16;  // Q8_0 did not fit
       }
       PolicyDecision d;
       if (tr.act == ActPolicy::Fptq) {
@@ -274,6 +296,12 @@ QuantPlan plan_quantization(const io::ModelFile& src, const CalibStatsSet& stats
       if (any && all_kept && !d.overridden) {
         d.mode = ActMode::Fp;
         d.reason = "every consumer kept in FP (--keep-fp)";
+      } else if (any && all_q8 && !d.overridden && d.mode != ActMode::Fp) {
+        d.mode = ActMode::Dynamic;
+        d.reason = "every consumer kept as Q8_0 (--keep-as q8_0): per-token int8";
+      } else if (any && all_q8_f16 && !d.overridden) {
+        d.mode = ActMode::Fp;
+        d.reason = "every consumer kept (--keep-as q8_0) in F16 (K not a multiple of 32)";
       }
       p.strategy = d.mode;
       p.reason = d.reason;
@@ -301,6 +329,13 @@ QuantPlan plan_quantization(const io::ModelFile& src, const CalibStatsSet& stats
       }
       if (p.strategy == ActMode::Static || p.strategy == ActMode::LaeStatic)
         p.scale = static_act_scale(p.bound_after);
+      if (const auto it = opts.static_scales.find(p.name); it != opts.static_scales.end()) {
+        if (p.scale == 0)
+          fail("--act-clip: point '{}' is not static ({}), it has no static scale to set", p.name,
+               act_mode_name(p.strategy));
+        p.scale = it->second;
+        p.reason += fmt::format("; Δ from p{:g} of |x'| (--act-clip)", opts.act_clip);
+      }
 
       model::PointQuant& q = plan.spec.point(l, kind);
       q.mode = p.run_mode();
@@ -311,6 +346,8 @@ QuantPlan plan_quantization(const io::ModelFile& src, const CalibStatsSet& stats
       plan.points.push_back(std::move(p));
     }
   }
+  for (const auto& [name, d] : opts.static_scales)
+    if (!plan.find_point(name)) fail("--act-clip: unknown observation point '{}'", name);
   plan.spec.present = true;
   plan.spec.tool_version = tool_version();
   plan.spec.scheme = std::string(scheme_name(opts.scheme));

@@ -49,6 +49,16 @@ struct QuantizeOptions {
   GptqConfig gptq;      // damp, block, act_order (its int4 field is ignored: int4 above rules)
   float smooth_alpha = 0.5f;           // w8a8-smoothquant migration strength, [0, 1]
   std::vector<std::string> keep_fp;    // ECMAScript regexes over tensor names (regex_search)
+  // --keep-as q8_0: regexes over linear weight names written as Q8_0
+  // (per-row int8, W8A8 on the engine); a point whose consumers all match
+  // (and that no --act-mode override names) is quantized per token
+  // (dynamic) without a fold. --keep-fp wins over it.
+  std::vector<std::string> keep_q8;
+  // --act-clip: static Δ of the named points (e.g. "blk.3.attn_qkv_in")
+  // instead of B'/127; only static points may be named. act_clip is the
+  // percentile the scales came from, recorded as fptq.act.clip (0: none).
+  std::map<std::string, float> static_scales;
+  double act_clip = 0;
   // token_embd type: F32, F16, Q8_0 or Q4_0; default Q8_0 when the input's
   // embedding is quantized, else F16.
   std::optional<io::GgmlType> embd_type;
@@ -86,6 +96,7 @@ struct TensorPlan {
   io::GgmlType type = io::GgmlType::F32;  // output type
   int64_t group = 0;     // int4 group along K for Q4_0 (k for per-channel), 0 otherwise
   bool kept_fp = false;  // --keep-fp matched
+  bool kept_q8 = false;  // --keep-as q8_0 pattern matched (and not --keep-fp)
   bool fallback = false; // the requested format could not be used (see note)
   std::string point;     // the observation point feeding it ("" for none)
   std::string note;      // why the type differs from the scheme's default ("" when it does not)

@@ -86,6 +86,9 @@ std::string options_text(const QuantizeOptions& o) {
   for (const auto& ov : o.policy.overrides)
     s += fmt::format(" act-mode {}={}", ov.pattern, act_mode_name(ov.mode));
   for (const auto& k : o.keep_fp) s += fmt::format(" keep-fp {}", k);
+  for (const auto& k : o.keep_q8) s += fmt::format(" keep-q8 {}", k);
+  for (const auto& [p, d] : o.static_scales) s += fmt::format(" scale {}={}", p, d);
+  if (o.act_clip > 0) s += fmt::format(" act-clip {}", o.act_clip);
   s += fmt::format(" embd {} output {}", o.embd_type ? int(*o.embd_type) : -1,
                    o.output_type ? int(*o.output_type) : -1);
   return s;

@@ -97,11 +97,12 @@ std::shared_ptr<const io::ModelFile> mixed_model_file(const QuantizedPair& pair,
   return out;
 }
 
-model::QuantSpec mixed_spec(const QuantizedPair& pair, const std::set<std::string>& quantized) {
+model::QuantSpec mixed_spec(const QuantizedPair& pair, const std::set<std::string>& quantized,
+                            model::ActQuant others) {
   model::QuantSpec s = pair.spec;
   for (int64_t l = 0; l < pair.cfg.n_layer; ++l)
     for (auto k : kKinds)
-      if (!quantized.count(model::observation_point_name(l, k))) s.point(l, k).mode = model::ActQuant::fp;
+      if (!quantized.count(model::observation_point_name(l, k))) s.point(l, k).mode = others;
   if (!quantized.count("output_in")) s.output.mode = model::ActQuant::fp;
   return s;
 }

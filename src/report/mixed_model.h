@@ -45,10 +45,11 @@ std::string point_of_tensor(const model::LlamaConfig& cfg, const std::string& te
 std::shared_ptr<const io::ModelFile> mixed_model_file(const QuantizedPair& pair,
                                                       const std::set<std::string>& quantized);
 
-// The twin's activation spec with every point outside `quantized` set to fp
-// (and the output head as the twin has it only when `quantized` holds
-// "output_in").
-model::QuantSpec mixed_spec(const QuantizedPair& pair, const std::set<std::string>& quantized);
+// The twin's activation spec with every point outside `quantized` set to
+// `others` (fp; dynamic when the other tensors are int8 weights), and the
+// output head as the twin has it only when `quantized` holds "output_in".
+model::QuantSpec mixed_spec(const QuantizedPair& pair, const std::set<std::string>& quantized,
+                            model::ActQuant others = model::ActQuant::fp);
 
 // Bits per weight of the block linear weights when the points in `kept` are
 // kept at `kept_bits` (16 for F16) and the rest take the twin's bytes.

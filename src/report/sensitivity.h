@@ -104,25 +104,6 @@ std::set<std::string> random_points(const std::vector<std::string>& points, int6
 std::vector<std::string> keep_fp_patterns(const model::LlamaConfig& cfg,
                                           const std::set<std::string>& points);
 
-struct KeepRow {
-  std::string choice;  // "none", "top-k", "random-k (seed s)"
-  int64_t k = 0;
-  double bpw = 0;  // block linear weights
-  EvalFigures fig;
-};
-
-// The smallest k whose top-k kept model meets the KLD budget (binary search
-// over k, assuming KLD falls as k grows; every evaluated k is recorded in
-// `tried`). Returns the layer-unit count if even keeping all does not meet it.
-int64_t search_keep_for_kld(const QuantizedPair& pair, const SensitivityResult& ranking,
-                            double budget, const tok::Tokenizer& tok,
-                            std::span<const int32_t> tokens, const eval::PerplexityOptions& popts,
-                            const eval::KlBase& base, ThreadPool& pool,
-                            std::vector<KeepRow>& tried);
-
-// The largest k whose top-k kept model stays within `bpw_budget` (block
-// linear weights, kept at F16).
-int64_t search_keep_for_bpw(const QuantizedPair& pair, const SensitivityResult& ranking,
-                            double bpw_budget);
+// KeepRow, the --auto-keep search and its budgets: report/auto_keep.h.
 
 }  // namespace fptq::report
