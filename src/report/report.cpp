@@ -274,7 +274,7 @@ std::string act_code_chart(const PointProbe& p) {
   plot.shade_x(double(h.hi) - 0.5, double(h.hi) + 3, "#c62828", 0.10,
                fmt::format("code {}: {} values", h.hi, h.counts.back()));
   plot.vline(double(h.lo), "#c62828", st ? "clip −127" : "−127");
-  plot.vline(double(h.hi), "#c62828", st ? "clip 127" : "127");
+  plot.vline(double(h.hi), "#c62828", st ? "clip +127" : "+127");
   auto [e, n] = code_series(h);
   plot.steps(e, n, c, 0.3,
              fmt::format("{} codes, {} saturated ({})", h.total(), h.saturated,
@@ -283,6 +283,7 @@ std::string act_code_chart(const PointProbe& p) {
 }
 
 const char* kCodeColors[] = {"#1565c0", "#ef6c00", "#2e7d32", "#6a1b9a", "#c62828"};
+const char* kCodeNames[] = {"blue", "orange", "green", "purple", "red"};
 
 std::string short_name(const std::string& tensor);
 
@@ -304,12 +305,14 @@ std::string weight_code_charts(const PointProbe& p) {
       for (uint64_t c : h.counts) cmax = std::max(cmax, double(c));
     }
     std::string names;
-    for (size_t j : group) names += (names.empty() ? "" : ", ") + short_name(p.tensors[j].name);
+    for (size_t g = 0; g < group.size(); ++g)
+      names += fmt::format("{}{} ({})", g ? ", " : "", short_name(p.tensors[group[g]].name),
+                           kCodeNames[g % 5]);
     const int span = h0.hi - h0.lo;
     SvgPlot plot(540, 250, Axis{double(h0.lo) - 0.5 - span * 0.02, double(h0.hi) + 0.5 + span * 0.02,
                                 false, fmt::format("stored weight code ({}..{})", h0.lo, h0.hi)},
                  Axis{0.8, cmax * 2, true, "count (log)"},
-                 fmt::format("Weight codes after quantization: {}", names));
+                 fmt::format("Stored weight codes: {}", names));
     for (size_t g = 0; g < group.size(); ++g) {
       const TensorProbe& t = p.tensors[group[g]];
       auto [e, n] = code_series(t.codes);

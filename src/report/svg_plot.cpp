@@ -147,7 +147,7 @@ void SvgPlot::vline(double x, const std::string& color, const std::string& label
   body_ += fmt::format(
       "<line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" "
       "stroke-dasharray=\"{}\"/>\n<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"ref\" fill=\"{}\" "
-      "transform=\"rotate(-90 {:.1f} {:.1f})\">{}</text>\n",
+      "text-anchor=\"end\" transform=\"rotate(-90 {:.1f} {:.1f})\">{}</text>\n",
       xx, xx, top_, h_ - bottom_, color, dash, xx - 3, top_ + 4, color, xx - 3, top_ + 4,
       html_escape(label));
 }
