@@ -101,6 +101,11 @@ void run_perplexity(const PerplexityArgs& a) {
     return;
   }
   if (!a.kl_base.empty()) {
+    if (m.quantized_points > 0)
+      fmt::print(stderr,
+                 "note: the KL base is recorded with {} activation point(s) quantized at run time "
+                 "({}); `--f32` records the FP reference that `fptq compare` uses\n",
+                 m.quantized_points, m.engine);
     const eval::KlBaseRun r = eval::perplexity_record_kl_base(*m.model, *tok, tokens, opts, pool,
                                                               a.kl_top_k, progress);
     eval::write_kl_base(a.kl_base, r.base);

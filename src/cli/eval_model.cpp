@@ -18,6 +18,12 @@ EvalModel load_eval_model(std::shared_ptr<const io::ModelFile> file, ThreadPool&
   model::LoadOptions opt;
   opt.mode = engine == EvalEngine::integer ? model::RunMode::integer : model::RunMode::emulate;
   m.model = std::make_unique<model::Model>(file, pool, opt);
+  if (engine != EvalEngine::f32) {
+    const model::QuantSpec& a = m.model->act_spec();
+    for (const auto& layer : a.layers)
+      for (const model::PointQuant& q : layer) m.quantized_points += q.mode != model::ActQuant::fp;
+    m.quantized_points += a.output.mode != model::ActQuant::fp;
+  }
   if (engine == EvalEngine::f32) {
     m.engine = "F32 on the file's weights (dequantized), no activation quantization";
   } else if (engine == EvalEngine::emulate) {

@@ -14,11 +14,16 @@
 
 namespace fptq::cli {
 
+enum class EvalEngine;
+
 struct EvalModel {
   std::unique_ptr<model::Model> model;
   std::unique_ptr<quant::EmulationObserver> emulation;  // null: none
   std::string engine;  // one line for reports: how the model is run
   model::Observer* observer() const { return emulation.get(); }
+  // Activation points this model quantizes at run time (0 on the F32 path):
+  // e.g. a plain Q4_1 file's Q8_0 output head runs W8A8 on the integer engine.
+  int64_t quantized_points = 0;
   // `o` with this model's observer: every evaluation of an EvalModel goes
   // through it, so an --emulate model is never run without its activation
   // quantizers (compare once scored --emulate models on the bare F32 path).

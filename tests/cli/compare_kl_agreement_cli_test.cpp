@@ -82,6 +82,29 @@ TEST(CompareKlAgreement, CompareMatchesPerplexityOnEachEngine) {
   }
   // The emulation is exact: both engines give the same figures.
   EXPECT_EQ(by_engine[0], by_engine[1]);
+  EXPECT_FALSE(contains(fp.err, "note: the KL base is recorded with")) << fp.err;
+}
+
+TEST(CompareKlAgreement, BaseRecordedWithQuantizedActivationsIsNamed) {
+  // A base recorded on an engine that quantizes activations is not the FP
+  // reference compare uses: perplexity says so (and not under --f32).
+  FPTQ_REQUIRE_CLI();
+  testing::TempDir dir;
+  const std::string window = " -f " + wiki() + " -c 128 --chunks 1 -t 2";
+  ASSERT_EQ(fptq("compare " + stories() + window +
+                 " --schemes fptq --calib random --samples 2 --seqlen 128 -o " +
+                 quoted(dir.path().string()))
+                .status,
+            0);
+  const std::string q = quoted((dir / "stories260K.fptq.gguf").string());
+  const CliRun i = fptq("perplexity " + q + window + " -q --kl-base " + quoted((dir / "i.klb").string()));
+  ASSERT_EQ(i.status, 0) << i.err;
+  EXPECT_TRUE(contains(i.err, "note: the KL base is recorded with 21 activation point(s) quantized"))
+      << i.err;
+  const CliRun f =
+      fptq("perplexity " + q + window + " -q --f32 --kl-base " + quoted((dir / "f.klb").string()));
+  ASSERT_EQ(f.status, 0) << f.err;
+  EXPECT_FALSE(contains(f.err, "note: the KL base")) << f.err;
 }
 
 }  // namespace
