@@ -262,10 +262,9 @@ std::string act_code_chart(const PointProbe& p) {
   for (uint64_t c : h.counts) cmax = std::max(cmax, double(c));
   const bool st = p.quant.mode == model::ActQuant::static_;
   const std::string title =
-      st ? fmt::format("Int8 activation codes after quantization (static Δ): {} saturated",
+      st ? fmt::format("Int8 activation codes, static Δ: {} saturated ({})", h.saturated,
                        pct(h.saturated_frac()))
-         : fmt::format("Int8 activation codes (per-token dynamic Δ_t): {} at ±127",
-                       pct(h.end_frac()));
+         : fmt::format("Int8 activation codes, per-token Δ_t: {} at ±127", pct(h.end_frac()));
   SvgPlot plot(540, 250, Axis{double(h.lo) - 3, double(h.hi) + 3, false, "int8 code q = round(x′/Δ)"},
                Axis{0.8, cmax * 2, true, "count (log)"}, title);
   const char* c = strategy_color(p.strategy);
