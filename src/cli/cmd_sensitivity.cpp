@@ -5,7 +5,11 @@
 // until a KLD or bits-per-weight budget is met (--auto-keep,
 // --auto-keep-bpw), compared against keeping as many random layers
 // (--keep-table), and static scales from a percentile of |x| (--act-clip).
+#include <unistd.h>
+
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <set>
 #include <span>
 #include <sstream>
@@ -52,6 +56,7 @@ struct SensArgs {
   double auto_keep = -1;
   double auto_keep_bpw = -1;
   std::string keep_table;
+  std::string keep_as = "f16";
   int64_t random_draws = 3;
   uint64_t seed = 1;
   std::vector<double> act_clip;
@@ -83,31 +88,29 @@ std::string fig_row(const std::string& choice, int64_t k, double bpw, const repo
                      k, bpw, f.kld, f.kld_stderr, f.ppl, f.ppl - fp_ppl, 100 * f.top1);
 }
 
-const char* kKeepHeader =
-    "| kept in F16 | k | bits/weight (block linears) | KLD ± stderr | PPL | ΔPPL | top-1 |\n"
-    "|---|---:|---:|---:|---:|---:|---:|\n";
-
-// Quantizes MODEL again as the twin was (scheme, group, scale rule, v0/v1
-// from its fptq.* keys; statistics from --stats, or recomputed from its
-// calibration provenance) with the consumers of `kept` in F16, into `out`;
-// prints bits per weight and the written file's quality.
-void write_kept_model(const SensArgs& a, const LoadedPair& lp, const std::set<std::string>& kept,
-                      const tok::Tokenizer& tok, std::span<const int32_t> tokens,
-                      const eval::PerplexityOptions& popts, const eval::KlBase& base,
-                      double fp_ppl, ThreadPool& pool) {
-  const report::QuantizedPair& pair = lp.pair;
+// The options the twin was quantized with (scheme, group, scale rule, v0/v1
+// from its fptq.* keys).
+quant::QuantizeOptions twin_options(const report::QuantizedPair& pair) {
   quant::QuantizeOptions qo;
   qo.scheme = quant::parse_scheme(pair.spec.scheme);
   qo.policy.v0 = float(pair.spec.v0);
   qo.policy.v1 = float(pair.spec.v1);
   qo.int4.group = pair.spec.group_size;
   qo.int4.rule = quant::parse_scale_rule(pair.spec.scale_rule);
-  qo.keep_fp = report::keep_fp_patterns(pair.cfg, kept);
+  return qo;
+}
+
+// Quantizes MODEL again with `qo` into `out` (statistics from --stats, or
+// recomputed once from the twin's calibration provenance and cached).
+quant::QuantizeReport requantize(const SensArgs& a, const LoadedPair& lp,
+                                 const quant::QuantizeOptions& qo, const std::string& out,
+                                 const tok::Tokenizer& tok, ThreadPool& pool,
+                                 std::optional<quant::CalibStatsSet>& cache) {
+  const report::QuantizedPair& pair = lp.pair;
   quant::validate_options(qo);
-  quant::CalibStatsSet stats;
   quant::CalibData data;
   const bool gptq = quant::scheme_traits(qo.scheme).gptq;
-  if (!lp.stats || gptq) {
+  if ((!lp.stats && !cache) || gptq) {
     quant::CalibProvenance p;
     p.source = pair.spec.calib_source;
     p.samples = pair.spec.calib_samples;
@@ -117,28 +120,48 @@ void write_kept_model(const SensArgs& a, const LoadedPair& lp, const std::set<st
                                    has_calib(a.pair.calib) ? calib_options(a.pair.calib)
                                                            : quant::calib_options_from_provenance(p));
   }
-  if (lp.stats) {
-    stats = *lp.stats;
-  } else {
-    fmt::print(stderr, "sensitivity: recalibrating ({} × {} tokens of {}) for --output\n",
+  if (!lp.stats && !cache) {
+    fmt::print(stderr, "sensitivity: recalibrating ({} × {} tokens of {}) to quantize again\n",
                data.provenance.samples, data.provenance.seqlen, data.provenance.source);
     const model::Model m(pair.fp, pool, model::LoadOptions{model::RunMode::emulate});
-    stats = quant::calibrate(m, data, pool);
+    cache = quant::calibrate(m, data, pool);
   }
-  const quant::QuantizeReport rep =
-      quant::quantize_model(pair.fp, stats, qo, a.output, pool, {}, gptq ? &data : nullptr);
+  return quant::quantize_model(pair.fp, lp.stats ? *lp.stats : *cache, qo, out, pool, {},
+                               gptq ? &data : nullptr);
+}
+
+// Quantizes MODEL again as the twin was with the consumers of `kept` kept
+// (F16 or Q8_0), into a.output; prints bits per weight and the written
+// file's quality.
+void write_kept_model(const SensArgs& a, const LoadedPair& lp, const std::set<std::string>& kept,
+                      report::KeepAs as, const tok::Tokenizer& tok, std::span<const int32_t> tokens,
+                      const eval::PerplexityOptions& popts, const eval::KlBase& base,
+                      double fp_ppl, ThreadPool& pool, std::optional<quant::CalibStatsSet>& cache) {
+  quant::QuantizeOptions qo = twin_options(lp.pair);
+  (as == report::KeepAs::q8_0 ? qo.keep_q8 : qo.keep_fp) = report::keep_fp_patterns(lp.pair.cfg, kept);
+  const quant::QuantizeReport rep = requantize(a, lp, qo, a.output, tok, pool, cache);
   const model::Model q(io::open_model(a.output), pool,
                        model::LoadOptions{model::RunMode::emulate});
   quant::EmulationObserver obs(q.act_spec());
   eval::PerplexityOptions o = popts;
   o.observer = &obs;
   const eval::KlCompareRun r = eval::perplexity_vs_kl_base(q, tok, tokens, o, base, pool);
-  fmt::print("written {}: {} layer input(s) kept in F16; bits/weight {:.3f} (linear), {:.3f} "
+  fmt::print("written {}: {} layer input(s) kept as {}; bits/weight {:.3f} (linear), {:.3f} "
              "(file); PPL {:.4f} (Δ {:+.4f}), KLD {:.5f} ± {:.5f}, top-1 {:.2f}% (the file, "
              "emulated)\n\n",
-             a.output, kept.size(), rep.bpw_linear(), rep.bpw_file(), r.ppl.stats.ppl,
-             r.ppl.stats.ppl - fp_ppl, r.kl.mean, r.kl.mean_stderr, 100 * r.kl.top1);
+             a.output, kept.size(), report::keep_as_name(as), rep.bpw_linear(), rep.bpw_file(),
+             r.ppl.stats.ppl, r.ppl.stats.ppl - fp_ppl, r.kl.mean, r.kl.mean_stderr,
+             100 * r.kl.top1);
 }
+
+// A temporary file removed on destruction.
+struct TempFile {
+  std::string path;
+  ~TempFile() {
+    std::error_code ec;
+    if (!path.empty()) std::filesystem::remove(path, ec);
+  }
+};
 
 void run_sensitivity(const SensArgs& a) {
   if (!a.output.empty() && a.auto_keep < 0 && a.auto_keep_bpw < 0)
@@ -208,48 +231,70 @@ void run_sensitivity(const SensArgs& a) {
 
   if (keep_work && report::top_points(r, 1).empty())
     fail("sensitivity: --auto-keep / --keep-table need a per-layer ranking (--by layer)");
+  // The search is report/auto_keep.h's, shared with `fptq quantize --auto-keep`.
+  const report::KeepAs keep_as = report::parse_keep_as(a.keep_as);
+  report::KeepSource keep_src{keep_as, pair.fp};
+  std::optional<quant::CalibStatsSet> stats_cache;
+  TempFile q8_twin;
+  if (keep_work && keep_as == report::KeepAs::q8_0) {
+    // Kept points come from the model quantized as the twin with every block
+    // linear as Q8_0.
+    q8_twin.path = (std::filesystem::temp_directory_path() /
+                    fmt::format("fptq-sensitivity-q8-{}.gguf", ::getpid()))
+                       .string();
+    quant::QuantizeOptions qo = twin_options(pair);
+    const auto all = report::all_points(pair.cfg);
+    qo.keep_q8 = report::keep_fp_patterns(pair.cfg, std::set<std::string>(all.begin(), all.end()));
+    fmt::print(stderr, "sensitivity: --keep-as q8_0: writing the all-Q8_0 twin to {}\n", q8_twin.path);
+    requantize(a, *loaded, qo, q8_twin.path, *tok, pool, stats_cache);
+    keep_src.file = io::open_model(q8_twin.path);
+  }
+  const std::string kept_header = report::keep_table_header(keep_as);
   auto keep_eval = [&](const std::set<std::string>& kept) {
-    return report::evaluate_kept(pair, report::KeepSource{report::KeepAs::f16, pair.fp}, kept, *tok,
-                                 tokens, popts, base.base, pool);
+    return report::evaluate_kept(pair, keep_src, kept, *tok, tokens, popts, base.base, pool);
+  };
+  auto keep_bpw = [&](const std::set<std::string>& kept) {
+    return report::kept_bpw(pair, keep_src, kept);
   };
   auto print_keep = [&](const std::set<std::string>& kept, const char* what) {
     const auto pats = report::keep_fp_patterns(pair.cfg, kept);
     std::string args;
     for (const auto& p : pats) args += " --keep-fp '" + p + "'";
-    fmt::print("{}: keep {} layer input(s) in F16:", what, kept.size());
+    if (a.keep_as != "f16") args = " (Q8_0 kept layers: use fptq quantize --auto-keep --ranking)";
+    fmt::print("{}: keep {} layer input(s) as {}:", what, kept.size(), a.keep_as);
     for (const auto& p : kept) fmt::print(" {}", p);
     fmt::print("\nfptq quantize arguments:{}\n\n", args.empty() ? " (none)" : args);
   };
-  // The search is report/auto_keep.h's, shared with `fptq quantize --auto-keep`.
-  const report::KeepSource keep_src{report::KeepAs::f16, pair.fp};
   if (a.auto_keep >= 0) {
     const report::AutoKeepChoice c = report::choose_kept(
         pair, r, report::AutoKeepBudget{a.auto_keep, -1}, keep_src, *tok, tokens, popts, base.base, pool);
-    fmt::print("### --auto-keep {:g}: KLD budget\n\n{}", a.auto_keep, kKeepHeader);
+    fmt::print("### --auto-keep {:g}: KLD budget\n\n{}", a.auto_keep, kept_header);
     for (const auto& t : c.tried) fmt::print("{}", report::keep_table_row(t, fp_ppl));
     fmt::print("\nsmallest k meeting the budget: {}\n", c.k);
     print_keep(c.points, "auto-keep");
     if (!a.output.empty())
-      write_kept_model(a, *loaded, c.points, *tok, tokens, popts, base.base, fp_ppl, pool);
+      write_kept_model(a, *loaded, c.points, keep_as, *tok, tokens, popts, base.base, fp_ppl, pool,
+                       stats_cache);
   }
   if (a.auto_keep_bpw >= 0) {
     const report::AutoKeepChoice c = report::choose_kept(
         pair, r, report::AutoKeepBudget{-1, a.auto_keep_bpw}, keep_src, *tok, tokens, popts,
         base.base, pool);
-    fmt::print("### --auto-keep-bpw {:g}\n\n{}", a.auto_keep_bpw, kKeepHeader);
+    fmt::print("### --auto-keep-bpw {:g}\n\n{}", a.auto_keep_bpw, kept_header);
     fmt::print("{}", fig_row(fmt::format("top-{}", c.k), c.k, c.bpw, keep_eval(c.points), fp_ppl));
     fmt::print("\n");
     print_keep(c.points, "auto-keep-bpw");
     if (!a.output.empty() && a.auto_keep < 0)
-      write_kept_model(a, *loaded, c.points, *tok, tokens, popts, base.base, fp_ppl, pool);
+      write_kept_model(a, *loaded, c.points, keep_as, *tok, tokens, popts, base.base, fp_ppl, pool,
+                       stats_cache);
   }
   if (!a.keep_table.empty()) {
     const std::vector<int64_t> ks = parse_ks(a.keep_table);
     const std::vector<std::string> pts = report::all_points(pair.cfg);
-    fmt::print("### Keeping the k most sensitive layers vs k random layers\n\n{}", kKeepHeader);
+    fmt::print("### Keeping the k most sensitive layers vs k random layers\n\n{}", kept_header);
     for (int64_t k : ks) {
       const auto top = report::top_points(r, k);
-      fmt::print("{}", fig_row("most sensitive", k, report::block_linear_bpw(pair, top),
+      fmt::print("{}", fig_row("most sensitive", k, keep_bpw(top),
                                keep_eval(top), fp_ppl));
       if (k == 0) continue;
       double kld = 0, ppl = 0;
@@ -259,7 +304,7 @@ void run_sensitivity(const SensArgs& a) {
         kld += f.kld;
         ppl += f.ppl;
         fmt::print("{}", fig_row(fmt::format("random (seed {})", a.seed + uint64_t(d)), k,
-                                 report::block_linear_bpw(pair, rnd), f, fp_ppl));
+                                 keep_bpw(rnd), f, fp_ppl));
       }
       if (a.random_draws > 1)
         fmt::print("| random, mean of {} | {} | | {:.5f} | {:.4f} | {:+.4f} | |\n", a.random_draws, k,
@@ -345,6 +390,11 @@ void add_sensitivity_command(CLI::App& app) {
                   "in F16, write it here, and report its bits per weight and quality");
   cmd->add_option("--keep-table", a->keep_table,
                   "comma-separated k: keep the k most sensitive vs k random layers")
+      ->capture_default_str();
+  cmd->add_option("--keep-as", a->keep_as,
+                  "kept layers as f16 (weights F16, activations fp) or q8_0 (per-row int8 "
+                  "weights, per-token int8 activations)")
+      ->check(CLI::IsMember({"f16", "q8_0"}))
       ->capture_default_str();
   cmd->add_option("--random-draws", a->random_draws, "random choices per k")->capture_default_str();
   cmd->add_option("--keep-seed", a->seed, "seed of the first random choice")->capture_default_str();

@@ -147,3 +147,25 @@ TEST(RepairCli, BadValuesGiveOneErrorAndNoOutput) {
 
 }  // namespace
 }  // namespace fptq
+
+namespace fptq {
+namespace {
+
+using namespace clitest;
+
+TEST(RepairCli, SensitivityKeepTableAsQ8) {
+  FPTQ_REQUIRE_CLI();
+  testing::TempDir dir;
+  const std::string q = quoted((dir / "q.gguf").string());
+  ASSERT_EQ(fptq("quantize " + stories() + kCalib + " -o " + q).status, 0);
+  const CliRun s = fptq("sensitivity " + stories() + " -f " + wiki() + " --quantized " + q +
+                        " -c 64 --chunks 2 -t 2 --keep-table 0,2 --random-draws 1 --keep-as q8_0");
+  ASSERT_EQ(s.status, 0) << s.err;
+  EXPECT_TRUE(contains(s.out, "| kept as Q8_0 |")) << s.out;
+  EXPECT_TRUE(contains(s.out, "most sensitive | 2 |")) << s.out;
+  EXPECT_TRUE(contains(s.out, "random (seed 1) | 2 |")) << s.out;
+  EXPECT_TRUE(contains(s.err, "all-Q8_0 twin")) << s.err;
+}
+
+}  // namespace
+}  // namespace fptq
