@@ -41,10 +41,10 @@ bool recover_codes(const float* x, const float* delta, int64_t rows, int64_t col
 }  // namespace
 
 // Group sums for the W4A8 consumers; x̂ = q·Δ (the fake-quantized value the
-// emulation computes, same float product) for the F32 consumers.
+// emulation computes, same float product) for the F32 consumers. Not timed:
+// the caller's OpTimer covers it with the codes, one call per quantization.
 MatmulIn Model::quantize_input(const PointEngine& p, float* x, int64_t rows, int64_t cols,
                                Batch& b) const {
-  const OpTimer timer(quant_class(p));
   MatmulIn in{x, b.xq.data(), b.xs.data(), nullptr, 0};
   if (p.group > 0) {
     kernels::group_sums_rows_i8(b.xq.data(), rows, cols, p.group, b.group_sums.data());
@@ -79,10 +79,8 @@ MatmulIn Model::matmul_input(int64_t layer, MatmulInput kind, float* x, int64_t 
     }
   }
   if (!p.quantized) return MatmulIn{x};
-  {
-    const OpTimer timer(quant_class(p));
-    kernels::quantize_rows_i8(x, rows, cols, p.act, b.xq.data(), b.xs.data());
-  }
+  const OpTimer timer(quant_class(p));  // one call: the codes and quantize_input
+  kernels::quantize_rows_i8(x, rows, cols, p.act, b.xq.data(), b.xs.data());
   return quantize_input(p, x, rows, cols, b);
 }
 
@@ -94,11 +92,9 @@ MatmulIn Model::norm_input(int64_t layer, MatmulInput kind, const float* x,
   const int64_t n = cfg_.dim;
   const PointEngine& p = plan_.point(layer, kind);
   if (p.quantized && !obs && !p.float_consumers) {
-    {
-      const OpTimer timer(quant_class(p));
-      kernels::rmsnorm_quantize_rows_i8(x, gain.data(), cfg_.rms_eps, rows, n, p.act,
-                                        b.xq.data(), b.xs.data());
-    }
+    const OpTimer timer(quant_class(p));
+    kernels::rmsnorm_quantize_rows_i8(x, gain.data(), cfg_.rms_eps, rows, n, p.act, b.xq.data(),
+                                      b.xs.data());
     return quantize_input(p, b.xn.data(), rows, n, b);
   }
   {
@@ -115,11 +111,9 @@ MatmulIn Model::silu_mul_input(int64_t layer, Batch& b, Observer* obs) const {
   const int64_t m = b.rows, n = cfg_.ffn_dim;
   const PointEngine& p = plan_.point(layer, MatmulInput::ffn_down_in);
   if (p.quantized && !obs && !p.float_consumers) {
-    {
-      const OpTimer timer(quant_class(p));
-      kernels::silu_mul_quantize_rows_i8(b.gate.data(), b.up.data(), m, n, p.act, b.xq.data(),
-                                         b.xs.data());
-    }
+    const OpTimer timer(quant_class(p));
+    kernels::silu_mul_quantize_rows_i8(b.gate.data(), b.up.data(), m, n, p.act, b.xq.data(),
+                                       b.xs.data());
     return quantize_input(p, b.gate.data(), m, n, b);
   }
   {

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -207,6 +208,35 @@ TEST_F(BenchCli, ProfileReportsTimePerOperationClass) {
   for (const auto& j : read_jsonl(jsonl2)) EXPECT_FALSE(j.contains("profile"));
   EXPECT_FALSE(contains(fptq("bench " + stories() + " -p 0 -n 2 -r 1 -t 1 --warmup 0").out,
                         "profile"));
+}
+
+// A quantized model: one activation-quantization call per quantized point and
+// token (the fused norm/SiLU quantizer and its group sums are one operation),
+// split into static and dynamic as the file's points are.
+TEST_F(BenchCli, ProfileCountsOneQuantizationPerPointAndToken) {
+  testing::TempDir dir;
+  const auto q = dir / "q.gguf";
+  ASSERT_EQ(fptq("quantize " + stories() + " --calib random --samples 2 --seqlen 16 -q -o " +
+                 quoted(q.string())).status,
+            0);
+  const auto jsonl = dir / "p.jsonl";
+  const CliRun r = fptq("bench " + quoted(q.string()) + " -p 0 -n 4 -r 1 -t 1 --warmup 0 "
+                        "--profile -o " + quoted(jsonl.string()));
+  ASSERT_EQ(r.status, 0) << r.err;
+  // "activations (fptq.* keys): S static, D dynamic, F fp points" (the head included)
+  const auto at = r.out.find("activations (fptq.* keys): ");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  int64_t n_static = -1, n_dynamic = -1;
+  ASSERT_EQ(std::sscanf(r.out.c_str() + at, "activations (fptq.* keys): %ld static, %ld dynamic",
+                        &n_static, &n_dynamic),
+            2)
+      << r.out;
+  ASSERT_GT(n_static, 0);
+  const auto rows = read_jsonl(jsonl);
+  ASSERT_EQ(rows.size(), 1u);
+  const auto& c = rows[0].at("profile").at("classes");
+  EXPECT_EQ(c.at("quant_static").at("calls").get<int64_t>(), 4 * n_static);
+  EXPECT_EQ(c.at("quant_dynamic").at("calls").get<int64_t>(), 4 * n_dynamic);
 }
 
 TEST_F(BenchCli, BadArgumentsFailWithOneLineAndNoOutput) {
