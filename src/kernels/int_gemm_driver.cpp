@@ -36,19 +36,18 @@ void compact_scales(PackedIntImpl& p) {
     if (!(fp16_to_f32(f32_to_fp16(v)) == v)) return;
   for (int32_t v : p.wsum)
     if (v < INT16_MIN || v > INT16_MAX) return;
-  p.s16.resize(p.s.size());
+  p.s16 = PanelArray<uint16_t>(p.s.size(), "packing int weight scales");
   for (size_t i = 0; i < p.s.size(); ++i) p.s16[i] = f32_to_fp16(p.s[i]);
-  p.wsum16.assign(p.wsum.begin(), p.wsum.end());
+  p.wsum16 = PanelArray<int16_t>(p.wsum.size(), "packing int weight sums");
+  for (size_t i = 0; i < p.wsum.size(); ++i) p.wsum16[i] = int16_t(p.wsum[i]);
   std::vector<float>().swap(p.s);
   std::vector<int32_t>().swap(p.wsum);
 }
 
 void alloc_panels(PackedIntImpl& p) {
-  const size_t bytes = size_t((p.n_panels * p.panel_bytes + 63) / 64 * 64);
+  const size_t bytes = size_t(p.n_panels * p.panel_bytes);
   if (bytes == 0) return;
-  p.w.reset(static_cast<uint8_t*>(std::aligned_alloc(64, bytes)));
-  if (!p.w) fail("packing int weights: cannot allocate {} bytes (n={} k={})", bytes, p.n, p.k);
-  std::fill(p.w.get(), p.w.get() + bytes, uint8_t(0));
+  p.w = alloc_panel_buffer(bytes, "packing int weights");
 }
 
 namespace {

@@ -3,19 +3,15 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdlib>
 #include <memory>
 #include <vector>
 
 #include "core/thread_pool.h"
 #include "kernels/int8_layout.h"
 #include "kernels/kernel_table.h"
+#include "kernels/panel_memory.h"
 
 namespace fptq::kernels {
-
-struct AlignedBytesFree {
-  void operator()(uint8_t* p) const { std::free(p); }
-};
 
 // Packed weights (layout: kernels/int8_layout.h). n_panels is even (padded
 // with zero-code, zero-scale panels) so a tile always has kIntTilePanels.
@@ -25,15 +21,15 @@ struct PackedIntImpl {
   int64_t n = 0, k = 0, group = 0;
   int64_t n_panels = 0;
   int64_t panel_bytes = 0;  // bytes of one panel's codes
-  std::unique_ptr<uint8_t[], AlignedBytesFree> w;  // [n_panels][panel_bytes], 64-byte aligned
+  PanelBuffer w;  // [n_panels][panel_bytes], 64-byte aligned, huge pages where available
   std::vector<float> s;          // [n_panels][k/group][16] (float mode)
   std::vector<int32_t> s_int;    // [n_panels][k/group][16] (integer-scale mode)
   std::vector<float> c;          // [n_panels][16] (integer-scale mode)
   std::vector<int32_t> wsum;     // W8: [n_panels][k/group][16]
   // Compact packing (float mode, every scale fp16-exact; W8 also group <= 256
   // so |wsum| <= 127·256 fits int16): s16 / wsum16 replace s / wsum.
-  std::vector<uint16_t> s16;     // [n_panels][k/group][16]
-  std::vector<int16_t> wsum16;   // W8: [n_panels][k/group][16]
+  PanelArray<uint16_t> s16;      // [n_panels][k/group][16]
+  PanelArray<int16_t> wsum16;    // W8: [n_panels][k/group][16]
   int64_t bytes() const;
 };
 
