@@ -10,6 +10,11 @@
 
 namespace fptq::model {
 
+// Rows per forward batch: bounds the activation memory of long prompts. The
+// whole-model forward and the streaming block view both cut at it, so every
+// matmul sees the same shapes and their hidden states match bit for bit.
+inline constexpr int64_t kMaxBatchRows = 512;
+
 struct Model::Batch {
   int64_t rows = 0;  // tokens in flight
   int64_t pos0 = 0;  // position of the first

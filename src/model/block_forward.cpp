@@ -16,11 +16,6 @@
 namespace fptq::model {
 namespace {
 
-// Rows per batch: the same as Model::forward (model.cpp), so that every
-// matmul sees the same shapes and the hidden states match bit for bit (the
-// streaming equality tests check it).
-constexpr int64_t kMaxBatchRows = 512;
-
 // Rows of the view's placeholder embedding.
 constexpr int64_t kViewVocab = 2;
 

@@ -10,9 +10,6 @@
 namespace fptq::model {
 namespace {
 
-// Rows per forward batch: bounds the activation memory of long prompts.
-constexpr int64_t kMaxBatchRows = 512;
-
 void add_rows(float* x, const float* d, int64_t n) {
   const OpTimer timer(OpClass::norm_elementwise);
   for (int64_t i = 0; i < n; ++i) x[i] += d[i];
