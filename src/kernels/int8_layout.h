@@ -19,7 +19,7 @@
 namespace fptq::kernels {
 
 inline constexpr int kIntPanelCols = 16;  // output columns per packed panel
-inline constexpr int kIntTilePanels = 2;  // panels per register tile (32 columns)
+inline constexpr int kIntTilePanels = 4;  // panels per register tile (64 columns)
 inline constexpr int kIntTileCols = kIntPanelCols * kIntTilePanels;
 inline constexpr int kIntMaxTileRows = 8;  // largest mr of any ISA's integer tile
 

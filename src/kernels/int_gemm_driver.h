@@ -13,8 +13,9 @@
 
 namespace fptq::kernels {
 
-// Packed weights (layout: kernels/int8_layout.h). n_panels is even (padded
-// with zero-code, zero-scale panels) so a tile always has kIntTilePanels.
+// Packed weights (layout: kernels/int8_layout.h). n_panels is a multiple of
+// kIntTilePanels (padded with zero-code, zero-scale panels), so a tile always
+// has kIntTilePanels.
 struct PackedIntImpl {
   bool w4 = true;  // W4Octet steps (else W8Quad)
   bool integer_scale = false;

@@ -91,11 +91,14 @@ struct Shape {
   int64_t m, n, k, group;
 };
 // m around the tiles (4 ref/avx2, 6 avx512) and the 96-row block; n around
-// the 16-column panel and 32-column tile; k = one and several groups.
+// the 16-column panel, 32 columns (a pass of more than 2 rows) and the
+// 64-column tile (one pass of the 1-2 row decode tiles); k = one and several
+// groups.
 const Shape kW4Shapes[] = {
     {0, 16, 32, 32},  {1, 1, 32, 32},    {1, 15, 64, 32},  {1, 17, 96, 32},  {2, 31, 128, 64},
     {3, 33, 160, 32}, {4, 32, 256, 128}, {5, 47, 64, 32},  {6, 64, 384, 128}, {7, 65, 32, 32},
     {13, 100, 96, 32}, {97, 40, 64, 32}, {1, 5, 0, 32},    {2, 48, 512, 256}, {3, 16, 1024, 1024},
+    {1, 63, 64, 32},  {1, 65, 96, 32},   {2, 129, 64, 64}, {1, 200, 576, 64}, {2, 64, 160, 32},
 };
 
 class MatmulInt8 : public ::testing::TestWithParam<Isa> {};
@@ -219,7 +222,7 @@ TEST_P(MatmulInt8, W8A8FromQ8_0Blocks) {
     }
   const PackedW8 w = pack_w8_from_q8_0(blocks.data(), n, k);
   // Compact: fp16 scales and int16 group sums (2 + 2 bytes per group and column).
-  EXPECT_EQ(w.bytes(), (n + 31) / 32 * 32 * (k + 4 * (k / 32)));
+  EXPECT_EQ(w.bytes(), (n + kIntTileCols - 1) / kIntTileCols * kIntTileCols * (k + 4 * (k / 32)));
   std::vector<float> y(size_t(m * n));
   ThreadPool pool(1);
   matmul_w8a8(p.x.data(), p.a.data(), 1, w, y.data(), m, pool, isa);

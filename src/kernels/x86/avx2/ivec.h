@@ -19,6 +19,7 @@ struct IVec {
   static constexpr int kLanes = 8;
   static constexpr int kRegsPerPanel = 2;   // a 64-byte panel step is two registers
   static constexpr int kPanelsPerPass = 1;  // a tile pass covers 1 panel (16 columns)
+  static constexpr int kGemvPanelsPerPass = 2;  // 1-2 rows: 2 panels per pass
   static constexpr int kMr = 4;             // rows per tile: 4 x 2 int32 + 4 x 2 f32 accumulators
   static constexpr bool kW8BiasedX = false;  // W8 uses the sign trick: exact, no bias
 

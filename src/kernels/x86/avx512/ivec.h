@@ -20,6 +20,7 @@ struct IVec {
   static constexpr int kLanes = 16;                 // int32 / f32 lanes
   static constexpr int kRegsPerPanel = 1;           // a 16-column panel step is one register
   static constexpr int kPanelsPerPass = 2;          // a tile pass covers 2 panels (32 columns)
+  static constexpr int kGemvPanelsPerPass = 4;      // 1-2 rows: 4 panels (4 weight streams) per pass
   static constexpr int kMr = 6;                     // rows per tile: 6 x 2 int32 + 6 x 2 f32 accumulators
   static constexpr bool kW8BiasedX = true;          // W8: x + 128 as the u8 operand (see dot_w8)
 

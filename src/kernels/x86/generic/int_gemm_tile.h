@@ -24,7 +24,11 @@ void int_tile_rows(const IntTileArgs& t) {
   using F = typename IV::F;
   using I = typename IV::I;
   using Acc64 = typename IV::Acc64;
-  constexpr int C = IV::kPanelsPerPass * IV::kRegsPerPanel;  // column registers per pass
+  // Few rows (decode): more panels per pass, so more weight streams are in
+  // flight against the memory latency; the accumulators per row allow it.
+  constexpr int PP = R <= 2 ? IV::kGemvPanelsPerPass : IV::kPanelsPerPass;
+  static_assert(kIntTilePanels % PP == 0);
+  constexpr int C = PP * IV::kRegsPerPanel;  // column registers per pass
   constexpr int L = IV::kLanes;
   constexpr int64_t kStepK = kW4 ? 8 : 4;  // k values per 64-byte step
   // Few rows: two accumulator sets on alternate steps, so the vpdpbusd
@@ -39,10 +43,10 @@ void int_tile_rows(const IntTileArgs& t) {
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) xr[r] = t.x + r * t.ldx;
 
-  for (int pass = 0; pass < kIntTilePanels / IV::kPanelsPerPass; ++pass) {
-    const int col0 = pass * IV::kPanelsPerPass * kIntPanelCols;
+  for (int pass = 0; pass < kIntTilePanels / PP; ++pass) {
+    const int col0 = pass * PP * kIntPanelCols;
     if (col0 >= t.cols) break;
-    const int panel0 = pass * IV::kPanelsPerPass;
+    const int panel0 = pass * PP;
     // Column register c: panel panel0 + c / kRegsPerPanel, bytes
     // (c % kRegsPerPanel)·kBytes of each step, scale lanes likewise.
     const uint8_t* wc[C];
