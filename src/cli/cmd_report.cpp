@@ -18,6 +18,7 @@
 #include "core/timer.h"
 #include "eval/kl_base.h"
 #include "eval/perplexity.h"
+#include "io/output_path.h"
 #include "model/model.h"
 #include "quant/calibrate.h"
 #include "quant/emulation_observer.h"
@@ -53,6 +54,11 @@ void run_report(const ReportArgs& a) {
     fail("report: -o '{}' must end in .html", a.out);
   if (!a.json.empty() && !ends_with(a.json, ".json"))
     fail("report: --json '{}' must end in .json", a.json);
+  std::vector<std::string> inputs = a.pair.calib.calib;
+  for (const std::string* f : {&a.pair.quantized, &a.pair.stats, &a.sensitivity})
+    if (!f->empty()) inputs.push_back(*f);
+  io::check_output_path(a.out, "-o/--output", a.pair.model, inputs);
+  io::check_output_path(a.json, "--json", a.pair.model, inputs);
   Timer timer;
   ThreadPool pool(a.threads);
   std::optional<report::SensitivityResult> sens;
@@ -177,7 +183,9 @@ void add_report_command(CLI::App& app) {
   cmd->add_option("--rows", a->rows, "probe rows per layer for the output error")
       ->check(positive_integer())
       ->capture_default_str();
-  cmd->add_option("--top", a->top, "range-setting rows listed per layer")->capture_default_str();
+  cmd->add_option("--top", a->top, "range-setting rows listed per layer")
+      ->check(positive_integer())
+      ->capture_default_str();
   add_threads_option(*cmd, &a->threads);
   cmd->callback([a] { run_report(*a); });
 }

@@ -64,6 +64,23 @@ TEST(ReportCli, QuantizedFileReportAndSensitivity) {
   const CliRun bad2 = fptq("report " + stories() + " " + q + " -o " + quoted((dir / "x.txt").string()));
   EXPECT_NE(bad2.status, 0);
   EXPECT_TRUE(contains(bad2.err, "must end in .html")) << bad2.err;
+  // Output paths are checked before the probe: a missing folder, the JSON
+  // over an input (the --sensitivity file it reads), --top 0 (an empty row list).
+  const CliRun bad3 = fptq("report " + stories() + " " + q + " --calib random -o " +
+                           quoted((dir / "no" / "x.html").string()));
+  EXPECT_NE(bad3.status, 0);
+  EXPECT_TRUE(contains(bad3.err, "does not exist")) << bad3.err;
+  const CliRun bad4 = fptq("report " + stories() + " " + q + " --calib random -o " +
+                           quoted((dir / "y.html").string()) + " --sensitivity " + sens +
+                           " --json " + sens);
+  EXPECT_NE(bad4.status, 0);
+  EXPECT_TRUE(contains(bad4.err, "--json")) << bad4.err;
+  EXPECT_TRUE(std::filesystem::exists(dir / "sens.json"));
+  const CliRun bad5 = fptq("report " + stories() + " " + q + " --calib random --top 0 -o " +
+                           quoted((dir / "z.html").string()));
+  EXPECT_NE(bad5.status, 0);
+  EXPECT_TRUE(contains(bad5.err, "--top")) << bad5.err;
+  for (const char* f : {"y.html", "z.html"}) EXPECT_FALSE(std::filesystem::exists(dir / f)) << f;
 }
 
 }  // namespace
