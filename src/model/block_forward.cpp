@@ -26,7 +26,8 @@ bool starts_with(const std::string& s, std::string_view p) { return s.rfind(p, 0
 class RenamingObserver : public Observer {
  public:
   RenamingObserver(Observer* inner, int64_t layer) : inner_(inner), layer_(layer) {
-    for (int k = 0; k < kBlockPoints; ++k) names_[size_t(k)] = observation_point_name(layer, kKinds[k]);
+    for (int k = 0; k < kBlockPoints; ++k)
+      names_[size_t(k)] = observation_point_name(layer, kBlockInputs[size_t(k)]);
   }
   void on_matmul_input(const ObservationPoint& p, float* x, int64_t rows, int64_t cols) override {
     if (p.layer < 0) return;  // the one-row head is not part of the block
@@ -35,9 +36,6 @@ class RenamingObserver : public Observer {
   }
 
  private:
-  static constexpr MatmulInput kKinds[kBlockPoints] = {
-      MatmulInput::attn_qkv_in, MatmulInput::attn_out_in, MatmulInput::ffn_gate_up_in,
-      MatmulInput::ffn_down_in};
   Observer* inner_;
   int64_t layer_;
   std::array<std::string, kBlockPoints> names_;

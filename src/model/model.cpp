@@ -26,8 +26,7 @@ Model::Model(std::shared_ptr<const io::ModelFile> file, ThreadPool& pool, LoadOp
     rope_inv_freq_.push_back(std::pow(cfg_.rope_freq_base, -2.0 * double(i) / double(cfg_.n_rot)));
   }
   for (int64_t l = 0; l < cfg_.n_layer; ++l) {
-    for (MatmulInput k : {MatmulInput::attn_qkv_in, MatmulInput::attn_out_in,
-                          MatmulInput::ffn_gate_up_in, MatmulInput::ffn_down_in}) {
+    for (MatmulInput k : kBlockInputs) {
       point_names_.push_back(observation_point_name(l, k));
     }
   }

@@ -8,10 +8,6 @@ namespace fptq::model {
 
 namespace {
 
-constexpr std::array<MatmulInput, kBlockPoints> kBlockKinds = {
-    MatmulInput::attn_qkv_in, MatmulInput::attn_out_in, MatmulInput::ffn_gate_up_in,
-    MatmulInput::ffn_down_in};
-
 std::string act_key(MatmulInput kind, std::string_view field) {
   return fmt::format("fptq.act.{}.{}", matmul_input_name(kind), field);
 }
@@ -48,7 +44,7 @@ ActQuant parse_act_quant(std::string_view s) {
 
 int block_point_index(MatmulInput kind) {
   for (int i = 0; i < kBlockPoints; ++i)
-    if (kBlockKinds[i] == kind) return i;
+    if (kBlockInputs[i] == kind) return i;
   FPTQ_CHECK_MSG(false, "no block point for {}", matmul_input_name(kind));
   return -1;
 }
@@ -89,7 +85,7 @@ QuantSpec read_quant_spec(const io::ModelFile& file, int64_t n_layer) {
 
   s.layers.assign(size_t(n_layer), {});
   for (int p = 0; p < kBlockPoints; ++p) {
-    const MatmulInput kind = kBlockKinds[p];
+    const MatmulInput kind = kBlockInputs[p];
     const auto& modes = array_of(md, act_key(kind, "mode"), io::ValueType::STRING, n_layer, where);
     const auto& scales = array_of(md, act_key(kind, "scale"), io::ValueType::F32, n_layer, where);
     const io::Value* lae = md.find(act_key(kind, "lae"));
@@ -144,7 +140,7 @@ void write_quant_spec(const QuantSpec& s, io::Metadata& md) {
   md.set("fptq.calib.seed", Value::make_int(ValueType::U64, int64_t(s.calib_seed)));
   md.set("fptq.calib.digest", Value::make_string(s.calib_digest));
   for (int p = 0; p < kBlockPoints; ++p) {
-    const MatmulInput kind = kBlockKinds[p];
+    const MatmulInput kind = kBlockInputs[p];
     std::vector<std::string> modes;
     std::vector<double> scales, bounds, bounds_lae;
     std::vector<int64_t> lae;

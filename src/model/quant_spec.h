@@ -53,6 +53,10 @@ struct PointQuant {
 };
 
 constexpr int kBlockPoints = 4;  // attn_qkv_in, attn_out_in, ffn_gate_up_in, ffn_down_in
+// The block's points in block order: index k of a layer's point array.
+inline constexpr std::array<MatmulInput, kBlockPoints> kBlockInputs = {
+    MatmulInput::attn_qkv_in, MatmulInput::attn_out_in, MatmulInput::ffn_gate_up_in,
+    MatmulInput::ffn_down_in};
 int block_point_index(MatmulInput kind);  // 0..3; FPTQ_CHECK-fails for output_in
 
 struct QuantSpec {

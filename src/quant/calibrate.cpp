@@ -16,10 +16,6 @@
 namespace fptq::quant {
 namespace {
 
-constexpr model::MatmulInput kKinds[model::kBlockPoints] = {
-    model::MatmulInput::attn_qkv_in, model::MatmulInput::attn_out_in,
-    model::MatmulInput::ffn_gate_up_in, model::MatmulInput::ffn_down_in};
-
 // A uniform integer in [0, n) from raw mt19937_64 output (rejection sampling),
 // so the draw is the same with every standard library.
 uint64_t uniform_below(std::mt19937_64& rng, uint64_t n) {
@@ -62,7 +58,7 @@ class StatsObserver : public model::Observer {
  public:
   explicit StatsObserver(const model::LlamaConfig& c) {
     for (int64_t l = 0; l < c.n_layer; ++l)
-      for (auto kind : kKinds) stats_.emplace_back(point_channels(c, kind));
+      for (auto kind : model::kBlockInputs) stats_.emplace_back(point_channels(c, kind));
   }
   void on_matmul_input(const model::ObservationPoint& p, float* x, int64_t rows,
                        int64_t cols) override {
@@ -83,7 +79,7 @@ class HessianObserver : public model::Observer {
     for (const std::string& name : points) {
       bool found = false;
       for (int64_t l = 0; l < c.n_layer && !found; ++l) {
-        for (auto kind : kKinds) {
+        for (auto kind : model::kBlockInputs) {
           if (model::observation_point_name(l, kind) != name) continue;
           const size_t i = size_t(l * model::kBlockPoints + model::block_point_index(kind));
           if (!slots_[i]) slots_[i] = std::make_unique<HessianAccumulator>(point_channels(c, kind));
@@ -119,7 +115,7 @@ int64_t point_channels(const model::LlamaConfig& c, model::MatmulInput kind) {
 std::vector<std::string> block_point_names(int64_t n_layer) {
   std::vector<std::string> names;
   for (int64_t l = 0; l < n_layer; ++l)
-    for (auto kind : kKinds) names.push_back(model::observation_point_name(l, kind));
+    for (auto kind : model::kBlockInputs) names.push_back(model::observation_point_name(l, kind));
   return names;
 }
 
@@ -248,7 +244,7 @@ std::map<std::string, HessianAccumulator> collect_hessians(
 void check_stats_match(const CalibStatsSet& stats, const model::LlamaConfig& cfg,
                        const std::string& what) {
   for (int64_t l = 0; l < cfg.n_layer; ++l) {
-    for (auto kind : kKinds) {
+    for (auto kind : model::kBlockInputs) {
       const std::string name = model::observation_point_name(l, kind);
       auto it = stats.points.find(name);
       if (it == stats.points.end())
@@ -267,7 +263,7 @@ void check_stats_match(const CalibStatsSet& stats, const model::LlamaConfig& cfg
   for (const auto& [name, s] : stats.points) {
     bool known = false;
     for (int64_t l = 0; l < cfg.n_layer && !known; ++l)
-      for (auto kind : kKinds) known = known || model::observation_point_name(l, kind) == name;
+      for (auto kind : model::kBlockInputs) known = known || model::observation_point_name(l, kind) == name;
     if (!known)
       fail("{}: point '{}' does not exist in this model ({} blocks): stats of another model?",
            what, name, cfg.n_layer);

@@ -84,9 +84,7 @@ std::string format_layer_table(const QuantPlan& plan) {
   for (const auto& [name, n] : plan.strategy_counts()) s += fmt::format(" {} {},", name, n);
   s.back() = '\n';
   // Per point kind: where the bands fall.
-  for (model::MatmulInput kind :
-       {model::MatmulInput::attn_qkv_in, model::MatmulInput::attn_out_in,
-        model::MatmulInput::ffn_gate_up_in, model::MatmulInput::ffn_down_in}) {
+  for (model::MatmulInput kind : model::kBlockInputs) {
     std::map<std::string, int64_t> c;
     float maxb = 0;
     std::string at;

@@ -24,10 +24,6 @@ namespace {
 using model::MatmulInput;
 using model::WeightRole;
 
-constexpr MatmulInput kKinds[model::kBlockPoints] = {
-    MatmulInput::attn_qkv_in, MatmulInput::attn_out_in, MatmulInput::ffn_gate_up_in,
-    MatmulInput::ffn_down_in};
-
 bool has_norm(MatmulInput k) {
   return k == MatmulInput::attn_qkv_in || k == MatmulInput::ffn_gate_up_in;
 }
@@ -254,7 +250,7 @@ QuantPlan plan_quantization(const io::ModelFile& src, const CalibStatsSet& stats
   LayerPolicy override_policy(only_overrides);
   plan.spec.layers.assign(size_t(cfg.n_layer), {});
   for (int64_t l = 0; l < cfg.n_layer; ++l) {
-    for (MatmulInput kind : kKinds) {
+    for (MatmulInput kind : model::kBlockInputs) {
       PointPlan p;
       p.name = model::observation_point_name(l, kind);
       p.layer = l;

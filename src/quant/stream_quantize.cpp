@@ -28,10 +28,6 @@ namespace {
 namespace fs = std::filesystem;
 using model::MatmulInput;
 
-constexpr MatmulInput kKinds[model::kBlockPoints] = {
-    MatmulInput::attn_qkv_in, MatmulInput::attn_out_in, MatmulInput::ffn_gate_up_in,
-    MatmulInput::ffn_down_in};
-
 // ---- run identity -------------------------------------------------------
 
 // Size and modification time of a regular file at `path` ("" otherwise).
@@ -99,7 +95,7 @@ std::string options_text(const QuantizeOptions& o) {
 class BlockStatsObserver : public model::Observer {
  public:
   BlockStatsObserver(const model::LlamaConfig& c) {
-    for (int k = 0; k < model::kBlockPoints; ++k) stats[size_t(k)] = ChannelStats(point_channels(c, kKinds[k]));
+    for (int k = 0; k < model::kBlockPoints; ++k) stats[size_t(k)] = ChannelStats(point_channels(c, model::kBlockInputs[k]));
   }
   void on_matmul_input(const model::ObservationPoint& p, float* x, int64_t rows,
                        int64_t cols) override {
@@ -115,8 +111,8 @@ class BlockHessianObserver : public model::Observer {
                        const std::vector<std::string>& points) {
     for (const std::string& name : points)
       for (int k = 0; k < model::kBlockPoints; ++k)
-        if (model::observation_point_name(layer, kKinds[k]) == name && !slots[size_t(k)])
-          slots[size_t(k)] = std::make_unique<HessianAccumulator>(point_channels(c, kKinds[k]));
+        if (model::observation_point_name(layer, model::kBlockInputs[k]) == name && !slots[size_t(k)])
+          slots[size_t(k)] = std::make_unique<HessianAccumulator>(point_channels(c, model::kBlockInputs[k]));
   }
   void on_matmul_input(const model::ObservationPoint& p, float* x, int64_t rows,
                        int64_t cols) override {
@@ -304,13 +300,13 @@ CalibStatsSet calibration_phase(Run& r, const CalibData& data) {
             fail("calibration: {} non-finite activations ({} NaN, {} Inf) at '{}' by sample {}: "
                  "the model overflows on this input",
                  s.nonfinite_count(), s.nan_count(), s.inf_count(),
-                 model::observation_point_name(l, kKinds[k]), sample);
+                 model::observation_point_name(l, model::kBlockInputs[k]), sample);
         }
       });
       CalibStatsSet block;
       block.provenance = data.provenance;
       for (int k = 0; k < model::kBlockPoints; ++k)
-        block.points.emplace(model::observation_point_name(l, kKinds[k]), std::move(obs.stats[size_t(k)]));
+        block.points.emplace(model::observation_point_name(l, model::kBlockInputs[k]), std::move(obs.stats[size_t(k)]));
       write_file_atomic(r.dir().file(WorkDir::stats_name(l)).string(), serialize_calib_stats(block));
       r.finish_hidden(l);
       st.next_block = l + 1;
@@ -472,7 +468,7 @@ QuantizeReport quantization_phase(Run& r, const CalibStatsSet& stats, const Cali
       r.run_block(*data, l, obs, "hessians", hessian_tokens, stage_timer, start, {});
       for (int k = 0; k < model::kBlockPoints; ++k) {
         if (!obs.slots[size_t(k)]) continue;
-        const std::string name = model::observation_point_name(l, kKinds[k]);
+        const std::string name = model::observation_point_name(l, model::kBlockInputs[k]);
         std::vector<double> h = obs.slots[size_t(k)]->matrix();
         obs.slots[size_t(k)].reset();
         auto f = folds.find(name);

@@ -11,10 +11,6 @@
 namespace fptq::report {
 namespace {
 
-constexpr model::MatmulInput kKinds[model::kBlockPoints] = {
-    model::MatmulInput::attn_qkv_in, model::MatmulInput::attn_out_in,
-    model::MatmulInput::ffn_gate_up_in, model::MatmulInput::ffn_down_in};
-
 // tensor name -> point, for every block tensor that belongs to one.
 std::map<std::string, std::string> tensor_points(const model::LlamaConfig& cfg) {
   std::map<std::string, std::string> out;
@@ -36,7 +32,7 @@ std::map<std::string, std::string> tensor_points(const model::LlamaConfig& cfg) 
 std::vector<std::string> all_points(const model::LlamaConfig& cfg) {
   std::vector<std::string> out;
   for (int64_t l = 0; l < cfg.n_layer; ++l)
-    for (auto k : kKinds) out.push_back(model::observation_point_name(l, k));
+    for (auto k : model::kBlockInputs) out.push_back(model::observation_point_name(l, k));
   return out;
 }
 
@@ -101,7 +97,7 @@ model::QuantSpec mixed_spec(const QuantizedPair& pair, const std::set<std::strin
                             model::ActQuant others) {
   model::QuantSpec s = pair.spec;
   for (int64_t l = 0; l < pair.cfg.n_layer; ++l)
-    for (auto k : kKinds)
+    for (auto k : model::kBlockInputs)
       if (!quantized.count(model::observation_point_name(l, k))) s.point(l, k).mode = others;
   if (!quantized.count("output_in")) s.output.mode = model::ActQuant::fp;
   return s;

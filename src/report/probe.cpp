@@ -18,10 +18,6 @@
 namespace fptq::report {
 namespace {
 
-constexpr model::MatmulInput kKinds[model::kBlockPoints] = {
-    model::MatmulInput::attn_qkv_in, model::MatmulInput::attn_out_in,
-    model::MatmulInput::ffn_gate_up_in, model::MatmulInput::ffn_down_in};
-
 void apply_quant(const model::PointQuant& q, std::span<float> x, int64_t cols) {
   switch (q.mode) {
     case model::ActQuant::fp: return;
@@ -147,7 +143,7 @@ std::vector<PointProbe> probe_points(const QuantizedPair& pair, const quant::Cal
   const model::LlamaConfig& cfg = pair.cfg;
   std::vector<PointProbe> pts;
   for (int64_t l = 0; l < cfg.n_layer; ++l)
-    for (auto kind : kKinds) {
+    for (auto kind : model::kBlockInputs) {
       PointProbe P;
       P.name = model::observation_point_name(l, kind);
       P.layer = l;
