@@ -28,6 +28,7 @@
 #include "eval/kl_base.h"
 #include "eval/perplexity.h"
 #include "io/model_file.h"
+#include "io/output_path.h"
 #include "model/model.h"
 #include "quant/act_quant.h"
 #include "quant/calibrate.h"
@@ -169,6 +170,11 @@ void run_sensitivity(const SensArgs& a) {
   const bool keep_work = a.auto_keep >= 0 || a.auto_keep_bpw >= 0 || !a.keep_table.empty();
   if (a.no_ranking && (keep_work || !a.json.empty() || !a.ranking.empty()))
     fail("sensitivity: --no-ranking excludes --json, --ranking, --auto-keep and --keep-table");
+  std::vector<std::string> inputs = a.pair.calib.calib;
+  for (const std::string* f : {&a.text, &a.ranking, &a.pair.quantized, &a.pair.stats})
+    if (!f->empty()) inputs.push_back(*f);
+  io::check_output_path(a.output, "-o/--output", a.pair.model, inputs);
+  io::check_output_path(a.json, "--json", a.pair.model, inputs);
   Timer timer;
   ThreadPool pool(a.threads);
   const report::UnitBy by = report::parse_unit_by(a.by);

@@ -81,6 +81,16 @@ TEST(ReportCli, QuantizedFileReportAndSensitivity) {
   EXPECT_NE(bad5.status, 0);
   EXPECT_TRUE(contains(bad5.err, "--top")) << bad5.err;
   for (const char* f : {"y.html", "z.html"}) EXPECT_FALSE(std::filesystem::exists(dir / f)) << f;
+  // sensitivity checks its outputs before ranking too.
+  const CliRun bad6 = fptq("sensitivity " + stories() + " -f " + wiki() + " --quantized " + q +
+                           " -c 64 --chunks 1 --json " + quoted((dir / "no" / "s.json").string()));
+  EXPECT_NE(bad6.status, 0);
+  EXPECT_TRUE(contains(bad6.err, "--json")) << bad6.err;
+  EXPECT_FALSE(contains(bad6.err, "ranking")) << bad6.err;  // failed before the ranking ran
+  const CliRun bad7 = fptq("sensitivity " + stories() + " -f " + wiki() + " --quantized " + q +
+                           " -c 64 --chunks 1 --ranking " + sens + " --auto-keep 0.1 -o " + q);
+  EXPECT_NE(bad7.status, 0);
+  EXPECT_TRUE(contains(bad7.err, "-o/--output")) << bad7.err;
 }
 
 }  // namespace
