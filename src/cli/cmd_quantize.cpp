@@ -31,6 +31,11 @@
 namespace fptq::cli {
 namespace {
 
+// The default calibration budget of `fptq quantize` (data-free when no
+// source is given): a few minutes for SmolLM2-135M on 2 cores.
+constexpr int64_t kQuantizeCalibSamples = 32;
+constexpr int64_t kQuantizeCalibSeqlen = 512;
+
 struct QuantizeArgs {
   std::string model;
   std::string stats;
@@ -38,10 +43,11 @@ struct QuantizeArgs {
   std::string out;
   std::string save_stats;
   std::string report;
-  std::string scheme = "fptq";
+  std::string scheme = "fptq-plus";
   float v0 = 15.0f, v1 = 150.0f;
-  int64_t group = 128;
-  std::string scale_rule = "q4_0";
+  int64_t group = -1;          // -1: the scheme's default
+  std::string scale_rule;      // "": the scheme's default
+  std::string isolate = "auto";  // on | off | auto (the scheme's default)
   bool gptq = false;
   double gptq_damp = 0.01;
   int64_t gptq_block = 128;
@@ -63,14 +69,15 @@ io::GgmlType parse_side_type(const std::string& s, const char* opt) {
 }
 
 quant::QuantizeOptions make_options(const QuantizeArgs& a) {
-  quant::QuantizeOptions o;
-  o.scheme = quant::parse_scheme(a.scheme);
-  if (a.gptq) o.scheme = quant::with_gptq(o.scheme);
+  quant::Scheme scheme = quant::parse_scheme(a.scheme);
+  if (a.gptq) scheme = quant::with_gptq(scheme);
+  quant::QuantizeOptions o = quant::scheme_options(scheme);
   o.policy.v0 = a.v0;
   o.policy.v1 = a.v1;
   for (const std::string& s : a.act_mode) o.policy.overrides.push_back(quant::parse_policy_override(s));
-  o.int4.group = a.group;
-  o.int4.rule = quant::parse_scale_rule(a.scale_rule);
+  if (a.group >= 0) o.int4.group = a.group;
+  if (!a.scale_rule.empty()) o.int4.rule = quant::parse_scale_rule(a.scale_rule);
+  if (a.isolate != "auto") o.isolate_outliers = a.isolate == "on";
   o.gptq.damp = a.gptq_damp;
   o.gptq.block = a.gptq_block;
   o.gptq.act_order = a.act_order;
@@ -86,9 +93,18 @@ void run_quantize(const QuantizeArgs& a) {
   const quant::QuantizeOptions opts = make_options(a);
   check_repair_args(a.repair, a.calib, a.stats, opts);
   const bool gptq = quant::scheme_traits(opts.scheme).gptq;
-  if (a.stats.empty() && !has_calib(a.calib))
-    fail("quantize: give --stats FILE (from `fptq calibrate`) or calibration options "
-         "(--calib FILE... | --calib random)");
+  QuantizeArgs defaulted;
+  if (a.stats.empty() && !has_calib(a.calib)) {
+    // No statistics and no calibration source: data-free calibration with
+    // the quantize default budget.
+    defaulted = a;
+    defaulted.calib.calib = {"random"};
+    fmt::print(stderr, "quantize: no --stats or --calib: data-free calibration (--calib random "
+                       "--samples {} --seqlen {})\n",
+               a.calib.samples, a.calib.seqlen);
+    run_quantize(defaulted);
+    return;
+  }
   if (!a.report.empty()) quant::check_report_path(a.report);
   std::vector<std::string> inputs = a.calib.calib;
   inputs.push_back(a.stats);
@@ -178,6 +194,9 @@ void add_quantize_command(CLI::App& app) {
       "Tensors whose K does not allow the group fall back explicitly (smaller group, or F16 "
       "when no multiple of 32 divides K) and are listed in the summary and the report.");
   auto a = std::make_shared<QuantizeArgs>();
+  // quantize's own calibration budget (calibrate keeps the paper's 128 x 2048).
+  a->calib.samples = kQuantizeCalibSamples;
+  a->calib.seqlen = kQuantizeCalibSeqlen;
   cmd->add_option("MODEL", a->model, "GGUF file or Hugging Face model directory")->required();
   cmd->add_option("-o,--output", a->out, "quantized GGUF to write")->required();
   cmd->add_option("--stats", a->stats, "calibration statistics from `fptq calibrate`");
@@ -185,17 +204,26 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_option("--save-stats", a->save_stats,
                   "when calibrating here, also save the statistics to this file");
   cmd->add_option("--scheme", a->scheme,
-                  "fptq, fptq-gptq, w4a8-naive, w4a8-dynamic, w8a8-smoothquant, w4a16-rtn, "
-                  "w4a16-gptq")
+                  "fptq-plus (the default recipe: fptq + outlier-token isolation + g32 "
+                  "importance-weighted int4 scales), fptq (the paper's method exactly), "
+                  "fptq-gptq, w4a8-naive, w4a8-dynamic, w8a8-smoothquant, w4a16-rtn, w4a16-gptq")
+      ->capture_default_str();
+  cmd->add_option("--isolate-outliers", a->isolate,
+                  "outlier-token isolation: static ranges from ordinary tokens, tokens the "
+                  "static scale would saturate quantized per token at run time: on, off, auto "
+                  "(on for fptq-plus)")
+      ->check(CLI::IsMember({"on", "off", "auto"}))
       ->capture_default_str();
   cmd->add_option("--v0", a->v0, "policy threshold: B below it -> static")->capture_default_str();
   cmd->add_option("--v1", a->v1, "policy threshold: B above it -> dynamic")->capture_default_str();
-  cmd->add_option("--group-size", a->group, "int4 group along K: 32, 64, 128, 256, 0 = per-channel")
-      ->capture_default_str();
+  cmd->add_option("--group-size", a->group,
+                  "int4 group along K: 32, 64, 128, 256, 0 = per-channel (default: 32 for "
+                  "fptq-plus, 128 otherwise)");
   cmd->add_option("--scale-rule", a->scale_rule,
                   "int4 scale: q4_0 (d = extreme/-8, 16 levels), absmax7 (d = max|w|/7), search "
-                  "(per-group MSE-optimal clip)")
-      ->capture_default_str();
+                  "(per-group MSE-optimal clip), weighted (per-group scale search weighted by the "
+                  "calibration E[x^2] of each input channel) (default: weighted for fptq-plus, "
+                  "q4_0 otherwise)");
   cmd->add_flag("--gptq", a->gptq, "GPTQ weights (fptq -> fptq-gptq, w4a16-rtn -> w4a16-gptq)");
   cmd->add_option("--gptq-damp", a->gptq_damp, "GPTQ damping, relative to mean(diag H)")
       ->capture_default_str();

@@ -12,6 +12,8 @@ void check(const char* what, int64_t m, int64_t k, ActQuant mode) {
   if (m < 0 || k < 0) fail("{}: negative shape m={} k={}", what, m, k);
   if (mode.static_delta != 0.0f && !(mode.static_delta > 0.0f && std::isfinite(mode.static_delta)))
     fail("{}: static scale {} is not positive and finite", what, mode.static_delta);
+  if (mode.isolate && mode.static_delta == 0.0f)
+    fail("{}: outlier-token isolation needs a static scale", what);
 }
 
 }  // namespace
@@ -25,7 +27,7 @@ void quantize_rows_i8(const float* x, int64_t m, int64_t k, ActQuant mode, int8_
   check("quantize_rows_i8", m, k, mode);
   const KernelTable& kt = kernels_for(isa);
   for (int64_t t = 0; t < m; ++t)
-    scales[t] = kt.quantize_row_i8(x + t * k, mode.static_delta, q + t * k, k);
+    scales[t] = kt.quantize_row_i8(x + t * k, mode.kernel_delta(), q + t * k, k);
 }
 
 void rmsnorm_quantize_rows_i8(const float* x, const float* weight, float eps, int64_t m,
@@ -38,7 +40,7 @@ void rmsnorm_quantize_rows_i8(const float* x, const float* weight, float eps, in
   const KernelTable& kt = kernels_for(isa);
   for (int64_t t = 0; t < m; ++t)
     scales[t] =
-        kt.rmsnorm_quantize_row_i8(x + t * k, weight, eps, mode.static_delta, q + t * k, k);
+        kt.rmsnorm_quantize_row_i8(x + t * k, weight, eps, mode.kernel_delta(), q + t * k, k);
 }
 
 void silu_mul_quantize_rows_i8(const float* gate, const float* up, int64_t m, int64_t k,
@@ -51,7 +53,7 @@ void silu_mul_quantize_rows_i8(const float* gate, const float* up, int64_t m, in
   const KernelTable& kt = kernels_for(isa);
   for (int64_t t = 0; t < m; ++t)
     scales[t] =
-        kt.silu_mul_quantize_row_i8(gate + t * k, up + t * k, mode.static_delta, q + t * k, k);
+        kt.silu_mul_quantize_row_i8(gate + t * k, up + t * k, mode.kernel_delta(), q + t * k, k);
 }
 
 void group_sums_rows_i8(const int8_t* q, int64_t m, int64_t k, int64_t group, int32_t* sums) {

@@ -6,7 +6,10 @@
 // IEEE division x / Δ (never x · (1/Δ)), round half to even; NaN -> 0,
 // ±Inf -> ±127.
 //   static per-tensor: Δ given (delta > 0);
-//   dynamic per-token: Δ_t = max(max_k |x[t,k]| over finite values / 127, 1e-8).
+//   dynamic per-token: Δ_t = max(max_k |x[t,k]| over finite values / 127, 1e-8);
+//   static with outlier-token isolation: Δ_t = max(Δ, max_k |x[t,k]| / 127),
+//     the static Δ for every row it does not saturate, a per-token scale for
+//     the rows it would (the attention sink, massive-activation tokens).
 // Every ISA's quantize_rows_i8 is bit-identical to ref. The fused forms are
 // bit-identical to the same ISA's rmsnorm_f32 / silu_mul_f32 followed by
 // quantize_rows_i8 (ref: to ref's f32 op; SIMD f32 ops round differently
@@ -22,8 +25,12 @@ namespace fptq::kernels {
 // How to pick Δ: a static per-tensor scale, or per token at run time.
 struct ActQuant {
   float static_delta = 0.0f;  // > 0: static Δ; 0: dynamic per token
-  static ActQuant fixed(float delta) { return ActQuant{delta}; }
-  static ActQuant dynamic() { return ActQuant{0.0f}; }
+  bool isolate = false;       // static only: rows the static Δ saturates get their own Δ_t
+  static ActQuant fixed(float delta) { return ActQuant{delta, false}; }
+  static ActQuant fixed_isolated(float delta) { return ActQuant{delta, true}; }
+  static ActQuant dynamic() { return ActQuant{0.0f, false}; }
+  // The kernel-table encoding (kernel_decls.inc): Δ, 0, or −Δ for isolation.
+  float kernel_delta() const { return isolate ? -static_delta : static_delta; }
 };
 
 // x: [m][k] f32 -> q: [m][k] int8, scales: [m] f32 (Δ per row; the static Δ

@@ -137,8 +137,9 @@ EnginePlan plan_engine(const io::ModelFile& file, const LlamaConfig& cfg, RunMod
     PointEngine& p = engine_point(s.layer, in);
     const bool quantized = mode == RunMode::integer && q.mode != ActQuant::fp;
     p.quantized = quantized;
-    p.act = q.mode == ActQuant::static_ ? kernels::ActQuant::fixed(q.scale)
-                                        : kernels::ActQuant::dynamic();
+    p.act = q.mode != ActQuant::static_ ? kernels::ActQuant::dynamic()
+            : q.isolate                 ? kernels::ActQuant::fixed_isolated(q.scale)
+                                        : kernels::ActQuant::fixed(q.scale);
     LinearKind k = quantized ? int_kind(s.tensor->type) : LinearKind::f32;
     if (quantized && k == LinearKind::f32) p.float_consumers = true;
     // Emulate mode: the layers the integer engine would run on int8 kernels

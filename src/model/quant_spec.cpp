@@ -89,6 +89,8 @@ QuantSpec read_quant_spec(const io::ModelFile& file, int64_t n_layer) {
     const auto& modes = array_of(md, act_key(kind, "mode"), io::ValueType::STRING, n_layer, where);
     const auto& scales = array_of(md, act_key(kind, "scale"), io::ValueType::F32, n_layer, where);
     const io::Value* lae = md.find(act_key(kind, "lae"));
+    const io::Value* isolate = md.find(act_key(kind, "isolate"));
+    if (isolate) array_of(md, act_key(kind, "isolate"), io::ValueType::BOOL, n_layer, where);
     const io::Value* bound = md.find(act_key(kind, "bound"));
     const io::Value* bound_lae = md.find(act_key(kind, "bound_lae"));
     if (lae) array_of(md, act_key(kind, "lae"), io::ValueType::BOOL, n_layer, where);
@@ -106,6 +108,10 @@ QuantSpec read_quant_spec(const io::ModelFile& file, int64_t n_layer) {
         fail("{}: key '{}'[{}]: static scale {} is not a positive finite number", where,
              act_key(kind, "scale"), l, q.scale);
       if (lae) q.lae = lae->ints[size_t(l)] != 0;
+      if (isolate) q.isolate = isolate->ints[size_t(l)] != 0;
+      if (q.isolate && q.mode != ActQuant::static_)
+        fail("{}: key '{}'[{}]: outlier-token isolation on a {} point (static only)", where,
+             act_key(kind, "isolate"), l, act_quant_name(q.mode));
       if (bound) q.bound = float(bound->floats[size_t(l)]);
       if (bound_lae) q.bound_lae = float(bound_lae->floats[size_t(l)]);
     }
@@ -143,18 +149,24 @@ void write_quant_spec(const QuantSpec& s, io::Metadata& md) {
     const MatmulInput kind = kBlockInputs[p];
     std::vector<std::string> modes;
     std::vector<double> scales, bounds, bounds_lae;
-    std::vector<int64_t> lae;
+    std::vector<int64_t> lae, isolate;
+    bool any_isolate = false;
     for (const auto& layer : s.layers) {
       const PointQuant& q = layer[size_t(p)];
       modes.emplace_back(act_quant_name(q.mode));
       scales.push_back(q.mode == ActQuant::static_ ? q.scale : 0.0);
       lae.push_back(q.lae ? 1 : 0);
+      isolate.push_back(q.isolate ? 1 : 0);
+      any_isolate = any_isolate || q.isolate;
       bounds.push_back(q.bound);
       bounds_lae.push_back(q.bound_lae);
     }
     md.set(act_key(kind, "mode"), Value::make_string_array(std::move(modes)));
     md.set(act_key(kind, "scale"), Value::make_float_array(ValueType::F32, std::move(scales)));
     md.set(act_key(kind, "lae"), Value::make_int_array(ValueType::BOOL, std::move(lae)));
+    // Written only when used, so files of recipes without it keep their bytes.
+    if (any_isolate)
+      md.set(act_key(kind, "isolate"), Value::make_int_array(ValueType::BOOL, std::move(isolate)));
     md.set(act_key(kind, "bound"), Value::make_float_array(ValueType::F32, std::move(bounds)));
     md.set(act_key(kind, "bound_lae"),
            Value::make_float_array(ValueType::F32, std::move(bounds_lae)));

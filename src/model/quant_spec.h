@@ -17,6 +17,8 @@
 //   fptq.act.<kind>.mode       str[n]  "fp" | "static" | "dynamic"
 //   fptq.act.<kind>.scale      f32[n]  static Δ (0 unless mode == static)
 //   fptq.act.<kind>.lae        bool[n] LAE folded into the norm before this input
+//   fptq.act.<kind>.isolate    bool[n] static with outlier-token isolation: at run time
+//                                      Δ_t = max(Δ, max|x_t|/127) (absent: all false)
 //   fptq.act.<kind>.bound      f32[n]  calibrated bound B before LAE (0 if unknown)
 //   fptq.act.<kind>.bound_lae  f32[n]  bound after LAE (= bound without LAE)
 //   fptq.act.output_in.mode    str     output head input ("fp" by default)
@@ -50,6 +52,7 @@ struct PointQuant {
   bool lae = false;     // LAE folded into the preceding norm
   float bound = 0;      // calibrated B (before LAE)
   float bound_lae = 0;  // B after LAE
+  bool isolate = false; // static only: rows Δ would saturate get Δ_t = max|x_t|/127
 };
 
 constexpr int kBlockPoints = 4;  // attn_qkv_in, attn_out_in, ffn_gate_up_in, ffn_down_in

@@ -66,6 +66,27 @@ float dynamic_act_scale(std::span<const float> row) {
   return std::max(amax / float(kActQMax), kActScaleFloor);
 }
 
+float isolated_act_scale(std::span<const float> row, float delta) {
+  check_delta(delta, "isolated activation scale");
+  check_finite(row, 0, "isolated activation scale");
+  float amax = 0.0f;
+  for (float v : row) amax = std::max(amax, std::fabs(v));
+  const float d = amax / float(kActQMax);
+  return d > delta ? d : delta;
+}
+
+void fake_quant_static_isolated(std::span<float> x, int64_t k, float delta) {
+  check_rows(x.size(), k, "fake_quant_static_isolated");
+  check_delta(delta, "fake_quant_static_isolated");
+  check_finite(x, k, "fake_quant_static_isolated");
+  const size_t tokens = k > 0 ? x.size() / size_t(k) : 0;
+  for (size_t t = 0; t < tokens; ++t) {
+    const auto row = x.subspan(t * size_t(k), size_t(k));
+    const float d = isolated_act_scale(row, delta);
+    for (float& v : row) v = float(quant1(v, d)) * d;
+  }
+}
+
 void quantize_dynamic(std::span<const float> x, int64_t k, std::span<int8_t> q,
                       std::span<float> scales) {
   check_rows(x.size(), k, "quantize_dynamic");

@@ -36,6 +36,7 @@ double hist_lower_edge(int b) {
 ChannelStats::ChannelStats(int64_t channels) {
   FPTQ_CHECK(channels >= 0);
   max_abs_.assign(size_t(channels), 0.0f);
+  ordinary_max_abs_.assign(size_t(channels), 0.0f);
   sum_sq_.assign(size_t(channels), 0.0);
   nonfinite_.assign(size_t(channels), 0);
   hist_.assign(kHistBins, 0);
@@ -51,8 +52,23 @@ void ChannelStats::observe(std::span<const float> x) {
   if (int64_t(x.size()) % k != 0)
     fail("calib stats: {} values is not a whole number of rows of {} channels", x.size(), k);
   const int64_t rows = int64_t(x.size()) / k;
+  // Outlier tokens: row max above kOutlierTokenRatio x the median row max.
+  std::vector<float> row_max(size_t(rows), 0.0f);
+  for (int64_t t = 0; t < rows; ++t)
+    for (int64_t j = 0; j < k; ++j) {
+      const float v = x[size_t(t * k + j)];
+      if (std::isfinite(v)) row_max[size_t(t)] = std::max(row_max[size_t(t)], std::fabs(v));
+    }
+  float limit = std::numeric_limits<float>::infinity();
+  if (rows >= kOutlierMinRows) {
+    std::vector<float> sorted = row_max;
+    std::nth_element(sorted.begin(), sorted.begin() + rows / 2, sorted.end());
+    limit = kOutlierTokenRatio * sorted[size_t(rows / 2)];
+  }
   for (int64_t t = 0; t < rows; ++t) {
     const float* row = x.data() + t * k;
+    const bool outlier = row_max[size_t(t)] > limit;
+    outlier_tokens_ += outlier;
     for (int64_t j = 0; j < k; ++j) {
       const float v = row[j];
       if (!std::isfinite(v)) {
@@ -62,6 +78,7 @@ void ChannelStats::observe(std::span<const float> x) {
       }
       const float a = std::fabs(v);
       if (a > max_abs_[size_t(j)]) max_abs_[size_t(j)] = a;
+      if (!outlier && a > ordinary_max_abs_[size_t(j)]) ordinary_max_abs_[size_t(j)] = a;
       sum_sq_[size_t(j)] += double(v) * double(v);
       ++hist_[size_t(hist_bin(a))];
     }
@@ -74,11 +91,14 @@ void ChannelStats::merge(const ChannelStats& other) {
     fail("calib stats: cannot merge {} channels into {}", other.channels(), channels());
   for (size_t j = 0; j < max_abs_.size(); ++j) {
     max_abs_[j] = std::max(max_abs_[j], other.max_abs_[j]);
+    ordinary_max_abs_[j] = std::max(ordinary_max_abs_[j], other.ordinary_max_abs_[j]);
     sum_sq_[j] += other.sum_sq_[j];
     nonfinite_[j] += other.nonfinite_[j];
   }
   for (size_t b = 0; b < hist_.size(); ++b) hist_[b] += other.hist_[b];
   tokens_ += other.tokens_;
+  outlier_tokens_ += other.outlier_tokens_;
+  has_ordinary_ = has_ordinary_ && other.has_ordinary_;
   nan_count_ += other.nan_count_;
   inf_count_ += other.inf_count_;
 }
@@ -86,6 +106,12 @@ void ChannelStats::merge(const ChannelStats& other) {
 float ChannelStats::bound() const {
   float b = 0.0f;
   for (float m : max_abs_) b = std::max(b, m);
+  return b;
+}
+
+float ChannelStats::ordinary_bound() const {
+  float b = 0.0f;
+  for (float m : ordinary_max_abs_) b = std::max(b, m);
   return b;
 }
 
@@ -169,11 +195,30 @@ ChannelStats ChannelStats::from_parts(const std::string& what, int64_t tokens,
   s.tokens_ = tokens;
   s.nan_count_ = nan_count;
   s.inf_count_ = inf_count;
+  s.ordinary_max_abs_ = max_abs;  // until set_ordinary: no isolation data
+  s.has_ordinary_ = false;
   s.max_abs_ = std::move(max_abs);
   s.sum_sq_ = std::move(sum_sq);
   s.nonfinite_ = std::move(nonfinite);
   s.hist_ = std::move(hist);
   return s;
+}
+
+void ChannelStats::set_ordinary(const std::string& what, std::vector<float> ordinary_max_abs,
+                                int64_t outlier_tokens) {
+  if (ordinary_max_abs.size() != max_abs_.size())
+    fail("{}: ordinary_max_abs has {} elements, expected {}", what, ordinary_max_abs.size(),
+         max_abs_.size());
+  if (outlier_tokens < 0 || outlier_tokens > tokens_)
+    fail("{}: outlier_tokens {} outside [0, tokens = {}]", what, outlier_tokens, tokens_);
+  for (size_t j = 0; j < ordinary_max_abs.size(); ++j)
+    if (!std::isfinite(ordinary_max_abs[j]) || ordinary_max_abs[j] < 0 ||
+        ordinary_max_abs[j] > max_abs_[j])
+      fail("{}: ordinary_max_abs[{}] = {} is not in [0, max_abs = {}]", what, j,
+           ordinary_max_abs[j], max_abs_[j]);
+  ordinary_max_abs_ = std::move(ordinary_max_abs);
+  outlier_tokens_ = outlier_tokens;
+  has_ordinary_ = true;
 }
 
 // ---- serialization ---------------------------------------------------------
@@ -275,6 +320,10 @@ std::string serialize_calib_stats(const CalibStatsSet& set) {
     e["nan"] = s.nan_count();
     e["inf"] = s.inf_count();
     e["hist"] = s.histogram();
+    if (s.has_ordinary()) {
+      e["ordinary_max_abs"] = s.ordinary_max_abs();
+      e["outlier_tokens"] = s.outlier_tokens();
+    }
     points[name] = std::move(e);
   }
   j["points"] = std::move(points);
@@ -324,10 +373,14 @@ CalibStatsSet parse_calib_stats(const std::string& text, const std::string& what
     auto sum_sq = numbers<double>(get_array(e, "sum_sq", kk, ew), "sum_sq", ew);
     auto nonfinite = numbers<int64_t>(get_array(e, "nonfinite", kk, ew), "nonfinite", ew);
     auto hist = numbers<uint64_t>(get_array(e, "hist", size_t(kHistBins), ew), "hist", ew);
-    set.points.emplace(name, ChannelStats::from_parts(
-                                 ew, get_int(e, "tokens", ew), std::move(max_abs),
-                                 std::move(sum_sq), std::move(nonfinite), get_int(e, "nan", ew),
-                                 get_int(e, "inf", ew), std::move(hist)));
+    ChannelStats st = ChannelStats::from_parts(
+        ew, get_int(e, "tokens", ew), std::move(max_abs), std::move(sum_sq),
+        std::move(nonfinite), get_int(e, "nan", ew), get_int(e, "inf", ew), std::move(hist));
+    if (e.contains("ordinary_max_abs"))
+      st.set_ordinary(ew,
+                      numbers<float>(get_array(e, "ordinary_max_abs", kk, ew), "ordinary_max_abs", ew),
+                      get_int(e, "outlier_tokens", ew));
+    set.points.emplace(name, std::move(st));
   }
   return set;
 }

@@ -9,6 +9,16 @@
 // channel) and otherwise excluded: they never reach the maxima, the sums or
 // the histogram, and the caller decides what to do with a non-zero count.
 //
+// Outlier tokens (PrefixQuant-style isolation): within each observe() call
+// (one forward batch, the rows of one sequence), a row whose max |x| exceeds
+// kOutlierTokenRatio times the median row max of the call is an outlier token
+// (the attention sink at position 0, other massive-activation tokens).
+// ordinary_max_abs() keeps m_j over the other rows only, so that a static
+// scale can be set by ordinary tokens while the engine quantizes the outliers
+// per token (kernels/quantize_i8.h, isolation). A call of fewer than
+// kOutlierMinRows rows flags nothing (a median of a handful of rows says
+// nothing).
+//
 // Not thread-safe; accumulate per thread and merge().
 #pragma once
 
@@ -30,6 +40,9 @@ inline constexpr int kHistMinLog2 = -24;
 inline constexpr int kHistMaxLog2 = 24;
 inline constexpr int kHistLogBins = (kHistMaxLog2 - kHistMinLog2) * kHistBinsPerOctave;
 inline constexpr int kHistBins = kHistLogBins + 2;
+
+inline constexpr float kOutlierTokenRatio = 16.0f;
+inline constexpr int64_t kOutlierMinRows = 8;
 
 // Histogram bin of a finite |x| (a >= 0), per the table above.
 int hist_bin(float a);
@@ -58,6 +71,16 @@ class ChannelStats {
   const std::vector<float>& max_abs() const { return max_abs_; }
   // Σ_t x[t, j]² over the finite values: [channels].
   const std::vector<double>& sum_sq() const { return sum_sq_; }
+  // m_j over the rows that were not outlier tokens: [channels] (= max_abs()
+  // for stats loaded from a file written before isolation existed; see
+  // has_ordinary()).
+  const std::vector<float>& ordinary_max_abs() const { return ordinary_max_abs_; }
+  // Rows flagged as outlier tokens.
+  int64_t outlier_tokens() const { return outlier_tokens_; }
+  // False only for stats read from a file without the ordinary maxima.
+  bool has_ordinary() const { return has_ordinary_; }
+  // max_j of ordinary_max_abs().
+  float ordinary_bound() const;
   // Non-finite values seen per channel (NaN and ±Inf): [channels].
   const std::vector<int64_t>& nonfinite() const { return nonfinite_; }
   int64_t nan_count() const { return nan_count_; }
@@ -86,12 +109,19 @@ class ChannelStats {
                                  std::vector<float> max_abs, std::vector<double> sum_sq,
                                  std::vector<int64_t> nonfinite, int64_t nan_count,
                                  int64_t inf_count, std::vector<uint64_t> hist);
+  // Adds the outlier-token fields (ordinary maxima, each <= max_abs, and the
+  // count); validates them, throws fptq::Error naming `what`.
+  void set_ordinary(const std::string& what, std::vector<float> ordinary_max_abs,
+                    int64_t outlier_tokens);
 
  private:
   int64_t tokens_ = 0;
   int64_t nan_count_ = 0;
   int64_t inf_count_ = 0;
   std::vector<float> max_abs_;
+  std::vector<float> ordinary_max_abs_;
+  int64_t outlier_tokens_ = 0;
+  bool has_ordinary_ = true;
   std::vector<double> sum_sq_;
   std::vector<int64_t> nonfinite_;
   std::vector<uint64_t> hist_;
@@ -119,7 +149,9 @@ struct CalibStatsSet {
 //     "provenance": {"source", "samples", "seqlen", "seed", "text_digest"},
 //     "points": { name: {"channels", "tokens", "max_abs": [k floats],
 //                        "sum_sq": [k doubles], "nonfinite": [k ints],
-//                        "nan": int, "inf": int, "hist": [kHistBins ints]} } }
+//                        "nan": int, "inf": int, "hist": [kHistBins ints],
+//                        "ordinary_max_abs": [k floats], "outlier_tokens": int} } }
+// (the last two optional on read: files written before isolation lack them)
 // Floats are written with round-trip precision, so save/load is exact.
 
 // Writes the set to `path`; throws fptq::Error when the file cannot be written.

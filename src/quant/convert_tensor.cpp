@@ -141,7 +141,7 @@ TensorResult convert_tensor(const TensorPlan& tp, const io::TensorInfo& ti,
           FPTQ_CHECK_MSG(hessian != nullptr, "no Hessian for {}", tp.name);
           GptqConfig g = opts.gptq;
           g.int4 = Int4Config{tp.group == tp.k && opts.int4.group == 0 ? 0 : tp.group,
-                              opts.int4.rule};
+                              opts.int4.rule, tp.importance};
           GptqReport gr;
           q = gptq_quantize(w, tp.n, tp.k, *hessian, g, &gr);
           if (gr.damp_used != g.damp || gr.dead_columns > 0)
@@ -150,7 +150,7 @@ TensorResult convert_tensor(const TensorPlan& tp, const io::TensorInfo& ti,
         } else {
           q = quantize_int4(w, tp.n, tp.k,
                             Int4Config{tp.group == tp.k && opts.int4.group == 0 ? 0 : tp.group,
-                                       opts.int4.rule});
+                                       opts.int4.rule, tp.importance});
         }
         FPTQ_CHECK_MSG(q.status == Int4Status::Ok, "{}: {}", tp.name, q.message);
         approx = dequantize_int4(q);

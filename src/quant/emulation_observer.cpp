@@ -16,7 +16,12 @@ void EmulationObserver::on_matmul_input(const model::ObservationPoint& p, float*
   last_layer_ = -2;
   if (q.mode == model::ActQuant::fp) return;
   last_scales_.assign(size_t(std::max<int64_t>(rows, 0)), q.scale);
-  if (q.mode == model::ActQuant::static_) {
+  if (q.mode == model::ActQuant::static_ && q.isolate) {
+    for (int64_t r = 0; r < rows; ++r)
+      last_scales_[size_t(r)] =
+          isolated_act_scale(v.subspan(size_t(r * cols), size_t(cols)), q.scale);
+    fake_quant_static_isolated(v, cols, q.scale);
+  } else if (q.mode == model::ActQuant::static_) {
     fake_quant_static(v, q.scale);
   } else {
     for (int64_t r = 0; r < rows; ++r)

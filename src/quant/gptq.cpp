@@ -129,7 +129,11 @@ Int4Weights gptq_quantize(std::span<const float> w, int64_t n, int64_t k,
   auto compute_group_scales = [&](int64_t g) {
     for (size_t i = 0; i < nn; ++i) {
       for (int64_t c = 0; c < group; ++c) tmp[size_t(c)] = wt[size_t(g * group + c) * nn + i];
-      scales[i * size_t(gpr) + size_t(g)] = int4_group_scale(tmp, cfg.int4.rule);
+      scales[i * size_t(gpr) + size_t(g)] = int4_group_scale(
+          tmp, cfg.int4.rule,
+          cfg.int4.importance.empty()
+              ? std::span<const float>()
+              : cfg.int4.importance.subspan(size_t(g * group), size_t(group)));
     }
   };
 

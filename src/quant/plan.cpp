@@ -128,6 +128,17 @@ void linear_type(TensorPlan& t, const QuantizeOptions& o, const SchemeTraits& tr
 
 }  // namespace
 
+QuantizeOptions scheme_options(Scheme s) {
+  QuantizeOptions o;
+  o.scheme = s;
+  if (s == Scheme::FptqPlus) {
+    o.int4.group = 32;
+    o.int4.rule = ScaleRule::Weighted;
+    o.isolate_outliers = true;
+  }
+  return o;
+}
+
 const char* tool_version() { return "fptq " FPTQ_VERSION; }
 
 model::ActQuant PointPlan::run_mode() const {
@@ -256,7 +267,13 @@ QuantPlan plan_quantization(const io::ModelFile& src, const CalibStatsSet& stats
       p.layer = l;
       p.kind = kind;
       const ChannelStats& st = stats.points.at(p.name);
-      p.bound = st.bound();
+      if (opts.isolate_outliers && !st.has_ordinary())
+        fail("calibration stats: point '{}' has no outlier-token statistics (a stats file "
+             "written before isolation existed): calibrate again, or turn isolation off",
+             p.name);
+      const bool iso = opts.isolate_outliers;
+      // With isolation the ordinary tokens set the bound, the fold and Δ.
+      p.bound = iso ? st.ordinary_bound() : st.bound();
       for (int64_t j : st.top_channels(opts.top_channels))
         p.top.emplace_back(j, st.max_abs()[size_t(j)]);
 
@@ -302,7 +319,10 @@ QuantPlan plan_quantization(const io::ModelFile& src, const CalibStatsSet& stats
       p.strategy = d.mode;
       p.reason = d.reason;
 
-      const std::vector<float>& m = st.max_abs();
+      const std::vector<float>& m = iso ? st.ordinary_max_abs() : st.max_abs();
+      if (iso && st.outlier_tokens() > 0)
+        p.reason += fmt::format("; {} outlier token(s) isolated (B with them {:.4g})",
+                                st.outlier_tokens(), st.bound());
       if (p.strategy == ActMode::LaeStatic) {
         p.fold_kind = Equalization::Lae;
         p.fold = lae_scales(m);
@@ -337,6 +357,7 @@ QuantPlan plan_quantization(const io::ModelFile& src, const CalibStatsSet& stats
       q.mode = p.run_mode();
       q.scale = p.scale;
       q.lae = p.fold_kind == Equalization::Lae;
+      q.isolate = iso && q.mode == model::ActQuant::static_;
       q.bound = p.bound;
       q.bound_lae = p.bound_after;
       plan.points.push_back(std::move(p));
@@ -344,6 +365,23 @@ QuantPlan plan_quantization(const io::ModelFile& src, const CalibStatsSet& stats
   }
   for (const auto& [name, d] : opts.static_scales)
     if (!plan.find_point(name)) fail("--act-clip: unknown observation point '{}'", name);
+  // Weighted int4 scales: importance E[x'_j²] of each Q4_0 linear weight's
+  // input (x' = x / s with the point's fold).
+  if (opts.int4.rule == ScaleRule::Weighted) {
+    for (TensorPlan& t : plan.tensors) {
+      if (t.type != io::GgmlType::Q4_0 || t.point.empty()) continue;
+      const ChannelStats& st = stats.points.at(t.point);
+      const PointPlan* pp = plan.find_point(t.point);
+      FPTQ_CHECK(pp != nullptr && st.channels() == t.k);
+      const double tokens = double(std::max<int64_t>(st.tokens(), 1));
+      t.importance.resize(size_t(t.k));
+      for (size_t j = 0; j < t.importance.size(); ++j) {
+        double v = st.sum_sq()[j] / tokens;
+        if (!pp->fold.empty()) v /= double(pp->fold[j]) * double(pp->fold[j]);
+        t.importance[j] = float(v);
+      }
+    }
+  }
   plan.spec.present = true;
   plan.spec.tool_version = tool_version();
   plan.spec.scheme = std::string(scheme_name(opts.scheme));

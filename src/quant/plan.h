@@ -67,7 +67,17 @@ struct QuantizeOptions {
   // takes the nearest higher precision).
   std::optional<io::GgmlType> output_type;
   int64_t top_channels = 4;  // largest channels listed per point in the report
+  // Outlier-token isolation (fptq-plus): static points take their ranges,
+  // LAE factors and the policy's bound from the ordinary tokens
+  // (ChannelStats::ordinary_max_abs) and quantize, at run time, the rows their
+  // Δ would saturate per token (PointQuant::isolate).
+  bool isolate_outliers = false;
 };
+
+// The default options of a scheme: fptq-plus = group 32, weighted scale
+// search, outlier-token isolation; every other scheme = the defaults above
+// (group 128, q4_0 rule, no isolation).
+QuantizeOptions scheme_options(Scheme s);
 
 // Throws fptq::Error when an option is out of range (group, thresholds, α,
 // regexes, tensor types).
@@ -100,6 +110,9 @@ struct TensorPlan {
   bool fallback = false; // the requested format could not be used (see note)
   std::string point;     // the observation point feeding it ("" for none)
   std::string note;      // why the type differs from the scheme's default ("" when it does not)
+  // Weighted scale rule: importance per input channel, E[x'_j²] of the
+  // point's (folded) input over the calibration tokens; [k] or empty.
+  std::vector<float> importance;
 };
 
 struct QuantPlan {

@@ -8,7 +8,8 @@
 namespace fptq::quant {
 namespace {
 
-constexpr std::array<Scheme, 7> kSchemes = {Scheme::Fptq,        Scheme::FptqGptq,
+constexpr std::array<Scheme, 8> kSchemes = {Scheme::FptqPlus,    Scheme::Fptq,
+                                            Scheme::FptqGptq,
                                             Scheme::W4A8Naive,   Scheme::W4A8Dynamic,
                                             Scheme::W8A8SmoothQuant, Scheme::W4A16Rtn,
                                             Scheme::W4A16Gptq};
@@ -17,6 +18,7 @@ constexpr std::array<Scheme, 7> kSchemes = {Scheme::Fptq,        Scheme::FptqGpt
 
 std::string_view scheme_name(Scheme s) {
   switch (s) {
+    case Scheme::FptqPlus: return "fptq-plus";
     case Scheme::Fptq: return "fptq";
     case Scheme::FptqGptq: return "fptq-gptq";
     case Scheme::W4A8Naive: return "w4a8-naive";
@@ -42,6 +44,7 @@ std::span<const Scheme> all_schemes() { return kSchemes; }
 
 SchemeTraits scheme_traits(Scheme s) {
   switch (s) {
+    case Scheme::FptqPlus:
     case Scheme::Fptq: return {ActPolicy::Fptq, Equalization::Lae, WeightFormat::Int4, false};
     case Scheme::FptqGptq: return {ActPolicy::Fptq, Equalization::Lae, WeightFormat::Int4, true};
     case Scheme::W4A8Naive:

@@ -4,6 +4,9 @@
 // head in higher precision (their types are QuantizeOptions fields).
 //
 //   scheme            activations                       equalization      weights
+//   fptq-plus         policy v0/v1, static scales set    LAE (band, norm)  int4 g32, importance-
+//                     by ordinary tokens, outlier tokens                    weighted scale search
+//                     per token at run time (isolation)                     (Q4_0 blocks)
 //   fptq              policy v0/v1 (static/LAE/dynamic)  LAE (band, norm)  int4 RTN (Q4_0)
 //   fptq-gptq         as fptq                            LAE               int4 GPTQ
 //   w4a8-naive        per-tensor static everywhere       none              int4 RTN
@@ -12,6 +15,11 @@
 //                                                        (q/k/v, gate/up)
 //   w4a16-rtn         fp                                 none              int4 RTN
 //   w4a16-gptq        fp                                 none              int4 GPTQ
+//
+// fptq-plus is the tool's default recipe (fptq plus passes, each switchable:
+// QuantizeOptions::isolate_outliers, Int4Config group / rule); fptq is the
+// paper's method exactly. The per-scheme option defaults: scheme_options()
+// in plan.h.
 //
 // w8a8-smoothquant smooths the two inputs with a norm to fold into (as the
 // SmoothQuant paper does for LLaMA) and quantizes activations per token
@@ -24,7 +32,7 @@
 
 namespace fptq::quant {
 
-enum class Scheme { Fptq, FptqGptq, W4A8Naive, W4A8Dynamic, W8A8SmoothQuant, W4A16Rtn, W4A16Gptq };
+enum class Scheme { FptqPlus, Fptq, FptqGptq, W4A8Naive, W4A8Dynamic, W8A8SmoothQuant, W4A16Rtn, W4A16Gptq };
 
 enum class ActPolicy { Fptq, AllStatic, AllDynamic, AllFp };
 enum class Equalization { None, Lae, SmoothQuant };
@@ -37,7 +45,7 @@ struct SchemeTraits {
   bool gptq;
 };
 
-std::string_view scheme_name(Scheme s);  // "fptq", "fptq-gptq", "w4a8-naive", ...
+std::string_view scheme_name(Scheme s);  // "fptq-plus", "fptq", "fptq-gptq", "w4a8-naive", ...
 // Inverse of scheme_name; throws fptq::Error listing the valid names otherwise.
 Scheme parse_scheme(std::string_view name);
 std::span<const Scheme> all_schemes();

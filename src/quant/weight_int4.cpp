@@ -16,15 +16,16 @@ std::string_view scale_rule_name(ScaleRule rule) {
     case ScaleRule::Absmax7: return "absmax7";
     case ScaleRule::Q4_0: return "q4_0";
     case ScaleRule::Search: return "search";
+    case ScaleRule::Weighted: return "weighted";
   }
   FPTQ_CHECK(false);
   return "";
 }
 
 ScaleRule parse_scale_rule(std::string_view name) {
-  for (ScaleRule r : {ScaleRule::Absmax7, ScaleRule::Q4_0, ScaleRule::Search})
+  for (ScaleRule r : {ScaleRule::Absmax7, ScaleRule::Q4_0, ScaleRule::Search, ScaleRule::Weighted})
     if (scale_rule_name(r) == name) return r;
-  fail("unknown int4 scale rule '{}' (expected absmax7, q4_0 or search)", name);
+  fail("unknown int4 scale rule '{}' (expected absmax7, q4_0, search or weighted)", name);
 }
 
 int int4_qmin(ScaleRule rule) { return rule == ScaleRule::Absmax7 ? -7 : -8; }
@@ -111,15 +112,85 @@ float search_scale(std::span<const float> w, float ext) {
   return best;
 }
 
+double weighted_error(std::span<const float> w, std::span<const float> a, float d) {
+  double e = 0.0;
+  for (size_t j = 0; j < w.size(); ++j) {
+    const double diff = double(float(int4_code(w[j], d, -8)) * d) - double(w[j]);
+    e += (a.empty() ? 1.0 : double(a[j])) * diff * diff;
+  }
+  return e;
+}
+
+float weighted_scale(std::span<const float> w, std::span<const float> a, float ext) {
+  constexpr int qmin = -8;
+  float best = round_scale(ext / -8.0f);
+  double best_err = weighted_error(w, a, best);
+  auto consider = [&](float d_raw) {
+    if (!std::isfinite(d_raw)) return;
+    const float d = round_scale(d_raw);
+    if (d == 0.0f) return;
+    const double e = weighted_error(w, a, d);
+    if (e < best_err) {
+      best_err = e;
+      best = d;
+    }
+  };
+  // The weighted least-squares scale for the codes that d gives.
+  auto refit = [&](float d) {
+    double wq = 0.0, qq = 0.0;
+    for (size_t j = 0; j < w.size(); ++j) {
+      const double aj = a.empty() ? 1.0 : double(a[j]);
+      const double q = int4_code(w[j], d, qmin);
+      wq += aj * double(w[j]) * q;
+      qq += aj * q * q;
+    }
+    return qq > 0.0 ? float(wq / qq) : 0.0f;
+  };
+  for (int i = 0; i <= 35; ++i) {
+    const float r = 0.60f + 0.02f * float(i);
+    for (float base : {ext / -8.0f, ext / 7.0f}) {
+      const float d = r * base;
+      consider(d);
+      const float dh = fp16_to_f32(f32_to_fp16(d));
+      if (dh != 0.0f && std::isfinite(dh)) consider(refit(dh));
+    }
+  }
+  for (int iter = 0; iter < 4; ++iter) {
+    const float prev = best;
+    consider(refit(best));
+    if (best == prev) break;
+  }
+  return best;
+}
+
+void check_importance(std::span<const float> a, size_t g) {
+  if (a.empty()) return;
+  if (a.size() != g) fail("int4: importance of {} values for a group of {}", a.size(), g);
+  for (float v : a)
+    if (!(v >= 0.0f) || !std::isfinite(v)) fail("int4: importance value {} is not finite and >= 0", v);
+}
+
 }  // namespace
 
+double int4_weighted_error(std::span<const float> w, std::span<const float> a, float d) {
+  check_importance(a, w.size());
+  return weighted_error(w, a, d);
+}
+
 float int4_group_scale(std::span<const float> w, ScaleRule rule) {
+  return int4_group_scale(w, rule, {});
+}
+
+float int4_group_scale(std::span<const float> w, ScaleRule rule, std::span<const float> a) {
   const float ext = signed_extreme(w);
   if (ext == 0.0f) return 0.0f;
   switch (rule) {
     case ScaleRule::Absmax7: return round_scale(std::fabs(ext) / 7.0f);
     case ScaleRule::Q4_0: return round_scale(ext / -8.0f);
     case ScaleRule::Search: return search_scale(w, ext);
+    case ScaleRule::Weighted:
+      check_importance(a, w.size());
+      return weighted_scale(w, a, ext);
   }
   FPTQ_CHECK(false);
   return 0.0f;
@@ -144,13 +215,18 @@ Int4Weights quantize_int4(std::span<const float> w, int64_t n, int64_t k, const 
   }
   const int64_t gpr = k / q.group;
   const int qmin = int4_qmin(cfg.rule);
+  if (!cfg.importance.empty() && int64_t(cfg.importance.size()) != k)
+    fail("int4: importance of {} channels for K = {}", cfg.importance.size(), k);
   q.codes.resize(size_t(n * k));
   q.scales.resize(size_t(n * gpr));
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t b = 0; b < gpr; ++b) {
       const size_t off = size_t(i * k + b * q.group);
       const auto grp = w.subspan(off, size_t(q.group));
-      const float d = int4_group_scale(grp, cfg.rule);
+      const auto imp = cfg.importance.empty()
+                           ? std::span<const float>()
+                           : cfg.importance.subspan(size_t(b * q.group), size_t(q.group));
+      const float d = int4_group_scale(grp, cfg.rule, imp);
       q.scales[size_t(i * gpr + b)] = d;
       for (size_t j = 0; j < grp.size(); ++j) q.codes[off + j] = int4_code(grp[j], d, qmin);
     }

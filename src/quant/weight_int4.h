@@ -16,6 +16,15 @@
 //            that order starting with the plain Q4_0 scale (so per group it is
 //            never worse than Q4_0), then refined by least squares
 //            d* = Σ w·q / Σ q² while that lowers the error. Levels −8..7.
+//   Weighted the fp16 scale minimising Σ_j a_j (ŵ_j − w_j)² with a_j the
+//            importance of input channel j (the calibration mean of x_j², the
+//            diagonal of the layer's output error E[(Σ_j (ŵ_j − w_j) x_j)²];
+//            llama.cpp's importance-matrix quantization weighs the same way):
+//            candidates d = r·w_e/−8 and d = r·w_e/7, r = 0.60, 0.62, …, 1.30,
+//            each also refitted by weighted least squares for its codes
+//            (d* = Σ a w q / Σ a q²), the plain Q4_0 scale first (so per group
+//            it is never worse than Q4_0 on the weighted objective). Levels
+//            −8..7. Without importance (an empty span) a_j = 1.
 // An all-zero group (or one whose scale rounds to fp16 zero) gets d = 0 and
 // codes 0.
 #pragma once
@@ -30,9 +39,9 @@
 
 namespace fptq::quant {
 
-enum class ScaleRule { Absmax7, Q4_0, Search };
+enum class ScaleRule { Absmax7, Q4_0, Search, Weighted };
 
-// "absmax7", "q4_0", "search".
+// "absmax7", "q4_0", "search", "weighted".
 std::string_view scale_rule_name(ScaleRule rule);
 // Inverse of scale_rule_name; throws fptq::Error for any other string.
 ScaleRule parse_scale_rule(std::string_view name);
@@ -44,6 +53,9 @@ int int4_qmin(ScaleRule rule);
 struct Int4Config {
   int64_t group = 128;  // 32, 64, 128, 256, or 0 = per-channel (one group = the row)
   ScaleRule rule = ScaleRule::Q4_0;
+  // Weighted: per input channel importance a_j >= 0, [k] (non-owning; empty:
+  // uniform). Ignored by the other rules.
+  std::span<const float> importance;
 };
 
 enum class Int4Status {
@@ -68,6 +80,11 @@ struct Int4Weights {
 // Throws fptq::Error when the scale overflows fp16 (|w| above ~5e5) or w holds
 // a non-finite value.
 float int4_group_scale(std::span<const float> w, ScaleRule rule);
+// The same with the importance a: [g] of the group's channels (Weighted; the
+// other rules ignore it). Throws also when a holds a negative or non-finite value.
+float int4_group_scale(std::span<const float> w, ScaleRule rule, std::span<const float> a);
+// Σ_j a_j (q_j·d − w_j)² of the group under scale d (a empty: a_j = 1).
+double int4_weighted_error(std::span<const float> w, std::span<const float> a, float d);
 // The code of w for scale d: clamp(nearbyint(w / d), qmin, 7); 0 when d == 0.
 int8_t int4_code(float w, float d, int qmin);
 

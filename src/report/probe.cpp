@@ -21,7 +21,12 @@ namespace {
 void apply_quant(const model::PointQuant& q, std::span<float> x, int64_t cols) {
   switch (q.mode) {
     case model::ActQuant::fp: return;
-    case model::ActQuant::static_: quant::fake_quant_static(x, q.scale); return;
+    case model::ActQuant::static_:
+      if (q.isolate)
+        quant::fake_quant_static_isolated(x, cols, q.scale);
+      else
+        quant::fake_quant_static(x, q.scale);
+      return;
     case model::ActQuant::dynamic: quant::fake_quant_dynamic(x, cols); return;
   }
 }

@@ -17,11 +17,7 @@ inline std::string file_bytes(const std::filesystem::path& p) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-// Default options of one scheme.
-inline QuantizeOptions scheme_options(Scheme s) {
-  QuantizeOptions o;
-  o.scheme = s;
-  return o;
-}
+// Default options of one scheme: quant::scheme_options (plan.h).
+using quant::scheme_options;
 
 }  // namespace fptq::quant::testutil

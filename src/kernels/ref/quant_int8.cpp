@@ -22,11 +22,13 @@ int8_t quant1(float x, float delta) {
 }  // namespace
 
 float quantize_row_i8(const float* x, float delta, int8_t* q, int64_t n) {
-  if (delta == 0.0f) {
+  if (delta <= 0.0f) {
     float amax = 0.0f;
     for (int64_t i = 0; i < n; ++i)
       if (std::isfinite(x[i])) amax = std::max(amax, std::fabs(x[i]));
-    delta = std::max(amax / kQMax, kScaleFloor);
+    const float d = amax / kQMax;
+    // delta == 0: dynamic; delta < 0: static −delta unless the row needs more.
+    delta = delta == 0.0f ? std::max(d, kScaleFloor) : (d > -delta ? d : -delta);
   }
   for (int64_t i = 0; i < n; ++i) q[i] = quant1(x[i], delta);
   return delta;

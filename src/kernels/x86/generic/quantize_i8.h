@@ -15,20 +15,22 @@ namespace fptq::kernels::generic {
 
 // Quantizes the row whose lanes `load(i, len)` produces (len = lanes
 // available from i, at most V::kLanes; lanes past len are never stored).
-// delta == 0: dynamic (max |finite| / 127, floored at 1e-8). Returns Δ.
+// delta == 0: dynamic (max |finite| / 127, floored at 1e-8); delta < 0:
+// static −delta with outlier-token isolation (max(−delta, max |finite| / 127)).
+// Returns Δ.
 template <class IV, class Load>
 float quantize_mapped_i8(Load load, float delta, int8_t* q, int64_t n) {
   using V = typename IV::V;
   using F = typename IV::F;
   constexpr int64_t L = IV::kLanes;
-  if (delta == 0.0f) {
+  if (delta <= 0.0f) {
     F amax = V::zero();
     for (int64_t i = 0; i < n; i += L) {
       const int64_t len = n - i < L ? n - i : L;
       amax = V::max(amax, V::keep_n(IV::finite_abs(load(i, len)), len));
     }
     const float d = V::reduce_max(amax) / 127.0f;
-    delta = d > 1e-8f ? d : 1e-8f;
+    delta = delta == 0.0f ? (d > 1e-8f ? d : 1e-8f) : (d > -delta ? d : -delta);
   }
   const F vd = V::set1(delta), lo = V::set1(-127.0f), hi = V::set1(127.0f);
   for (int64_t i = 0; i < n; i += L) {
@@ -51,7 +53,7 @@ template <class IV>
 float rmsnorm_quantize_row_i8(const float* x, const float* weight, float eps, float delta,
                               int8_t* q, int64_t n) {
   using V = typename IV::V;
-  if (n == 0) return delta == 0.0f ? 1e-8f : delta;
+  if (n == 0) return delta == 0.0f ? 1e-8f : (delta < 0.0f ? -delta : delta);
   const typename V::Reg vs = V::set1(rms_scale<V>(x, eps, n));
   return quantize_mapped_i8<IV>(
       [&](int64_t i, int64_t len) {
