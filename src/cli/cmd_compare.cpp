@@ -34,15 +34,16 @@ namespace {
 struct CompareArgs {
   std::string model;
   std::string file;
-  std::string schemes = "fptq,fptq-gptq,w4a8-naive,w4a8-dynamic,w8a8-smoothquant,w4a16-rtn,w4a16-gptq";
+  std::string schemes =
+      "fptq-plus,fptq,fptq-gptq,w4a8-naive,w4a8-dynamic,w8a8-smoothquant,w4a16-rtn,w4a16-gptq";
   std::string stats;
   CalibArgs calib;
   std::string out_dir;
   std::string protocol = "llamacpp";
   int64_t ctx = 0;
   int64_t chunks = 0;
-  int64_t group = 128;
-  std::string scale_rule = std::string(quant::scale_rule_name(quant::Int4Config{}.rule));
+  int64_t group = -1;      // -1: each recipe's default
+  std::string scale_rule;  // "": each recipe's default
   float v0 = quant::QuantizeOptions{}.policy.v0, v1 = quant::QuantizeOptions{}.policy.v1;
   int64_t top_k = eval::kDefaultKlTopK;
   bool emulate = false;
@@ -98,13 +99,23 @@ std::string strategy_cell(const quant::QuantPlan& plan) {
 }
 
 void run_compare(const CompareArgs& a) {
-  std::vector<quant::Scheme> schemes;
+  // Each entry is a recipe: a scheme with passes switched on/off
+  // (quant::recipe_options), e.g. fptq+isolate.
+  std::vector<std::pair<std::string, quant::QuantizeOptions>> recipes;
   {
     std::stringstream in(a.schemes);
-    for (std::string s; std::getline(in, s, ',');)
-      if (!s.empty()) schemes.push_back(quant::parse_scheme(s));
+    for (std::string s; std::getline(in, s, ',');) {
+      if (s.empty()) continue;
+      quant::QuantizeOptions qo = quant::recipe_options(s);
+      if (a.group >= 0) qo.int4.group = a.group;
+      if (!a.scale_rule.empty()) qo.int4.rule = quant::parse_scale_rule(a.scale_rule);
+      qo.policy.v0 = a.v0;
+      qo.policy.v1 = a.v1;
+      quant::validate_options(qo);
+      recipes.emplace_back(s, qo);
+    }
   }
-  if (schemes.empty()) fail("compare: --schemes lists no scheme");
+  if (recipes.empty()) fail("compare: --schemes lists no scheme");
   if (a.stats.empty() && !has_calib(a.calib))
     fail("compare: give --stats FILE (from `fptq calibrate`) or calibration options "
          "(--calib FILE... | --calib random)");
@@ -128,7 +139,7 @@ void run_compare(const CompareArgs& a) {
   quant::CalibData data;
   bool have_data = false;
   bool need_data = false;
-  for (quant::Scheme s : schemes) need_data |= quant::scheme_traits(s).gptq;
+  for (const auto& [name, qo] : recipes) need_data |= quant::scheme_traits(qo.scheme).gptq;
   if (!a.stats.empty()) {
     stats = quant::load_calib_stats(a.stats);
     quant::check_stats_match(stats, fp.model->config(), a.stats);
@@ -164,15 +175,8 @@ void run_compare(const CompareArgs& a) {
                   base.ppl.stats});
   std::vector<std::string> fallback_notes;
   std::vector<std::string> engines;  // per scheme: how it ran
-  for (quant::Scheme s : schemes) {
-    const std::string name(quant::scheme_name(s));
-    quant::QuantizeOptions qo;
-    qo.scheme = s;
-    qo.int4.group = a.group;
-    qo.int4.rule = quant::parse_scale_rule(a.scale_rule);
-    qo.policy.v0 = a.v0;
-    qo.policy.v1 = a.v1;
-    quant::validate_options(qo);
+  for (const auto& [name, qo] : recipes) {
+    const quant::Scheme s = qo.scheme;
     const std::string out = (dir.path() / (std::filesystem::path(a.model).stem().string() + "." +
                                            name + ".gguf"))
                                 .string();
@@ -208,7 +212,8 @@ void run_compare(const CompareArgs& a) {
                        : "integer engine");
   fmt::print("KLD: KL(P_FP || P_scheme) over the FP top-{} + tail bucket (a lower bound on the "
              "full KL); int4 group {}, scale rule {}; policy v0 = {:g}, v1 = {:g}\n\n",
-             a.top_k, a.group, a.scale_rule, a.v0, a.v1);
+             a.top_k, a.group >= 0 ? std::to_string(a.group) : "per recipe",
+             a.scale_rule.empty() ? "per recipe" : a.scale_rule, a.v0, a.v1);
   fmt::print("| scheme | bits/weight (linear) | file | PPL ± stderr | ΔPPL vs FP | mean KLD | "
              "top-1 agreement | points static / LAE+static / dynamic / fp |\n");
   fmt::print("|---|---:|---:|---:|---:|---:|---:|---|\n");
@@ -246,7 +251,10 @@ void add_compare_command(CLI::App& app) {
   auto a = std::make_shared<CompareArgs>();
   cmd->add_option("MODEL", a->model, "FP GGUF file or Hugging Face model directory")->required();
   cmd->add_option("-f,--file", a->file, "evaluation text (e.g. wikitext-2-raw test)")->required();
-  cmd->add_option("--schemes", a->schemes, "comma-separated schemes")->capture_default_str();
+  cmd->add_option("--schemes", a->schemes,
+                  "comma-separated recipes: a scheme, optionally with passes switched on/off "
+                  "(fptq+isolate, fptq+weighted+g32, fptq-plus-isolate; see quantize --scheme)")
+      ->capture_default_str();
   cmd->add_option("--stats", a->stats, "calibration statistics from `fptq calibrate`");
   add_calib_options(*cmd, a->calib);
   cmd->add_option("-o,--output-dir", a->out_dir,
@@ -256,11 +264,9 @@ void add_compare_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("-c,--ctx", a->ctx, "window length (default: 512 llamacpp, 2048 gptq)");
   cmd->add_option("--chunks", a->chunks, "evaluate only the first N windows (default: all)");
-  cmd->add_option("--group-size", a->group, "int4 group along K: 32, 64, 128, 256, 0")
-      ->capture_default_str();
-  cmd->add_option("--scale-rule", a->scale_rule, "int4 scale: q4_0, absmax7, search")
-      ->check(CLI::IsMember({"q4_0", "absmax7", "search"}))
-      ->capture_default_str();
+  cmd->add_option("--group-size", a->group, "int4 group along K for every recipe: 32, 64, 128, 256, 0 (default: each recipe's)");
+  cmd->add_option("--scale-rule", a->scale_rule, "int4 scale for every recipe: q4_0, absmax7, search, weighted (default: each recipe's)")
+      ->check(CLI::IsMember({"q4_0", "absmax7", "search", "weighted"}));
   cmd->add_option("--v0", a->v0, "policy threshold: B below it -> static")->capture_default_str();
   cmd->add_option("--v1", a->v1, "policy threshold: B above it -> dynamic")->capture_default_str();
   cmd->add_option("--kl-top-k", a->top_k, "FP log-probabilities kept per position for the KLD")

@@ -42,6 +42,8 @@ void print_fptq_section(const io::ModelFile& file, const model::LlamaConfig& c) 
   fmt::print("  weights:         {}, group {}, scale rule {}\n", s.weight_method,
              s.group_size == 0 ? std::string("per-channel") : std::to_string(s.group_size),
              s.scale_rule);
+  if (file.metadata.contains(quant::kRecipeKey))
+    fmt::print("  recipe:          {}\n", file.metadata.get_string(quant::kRecipeKey, "", file.path));
   fmt::print("  policy:          v0 = {:g}, v1 = {:g}\n", s.v0, s.v1);
   fmt::print("  calibration:     {}, {} × {} tokens, seed {}{}\n", s.calib_source, s.calib_samples,
              s.calib_seqlen, s.calib_seed,
@@ -49,20 +51,25 @@ void print_fptq_section(const io::ModelFile& file, const model::LlamaConfig& c) 
   if (file.metadata.contains(quant::kActClipKey))
     fmt::print("  static scales:   p{:g} of |x| after LAE (--act-clip), not the max\n",
                file.metadata.get_float(quant::kActClipKey, file.path));
-  int n_static = 0, n_lae = 0, n_dynamic = 0, n_fp = 0;
+  int n_static = 0, n_lae = 0, n_dynamic = 0, n_fp = 0, n_iso = 0;
   for (const auto& layer : s.layers) {
     for (const model::PointQuant& q : layer) {
       n_static += q.mode == model::ActQuant::static_ && !q.lae;
       n_lae += q.mode == model::ActQuant::static_ && q.lae;
       n_dynamic += q.mode == model::ActQuant::dynamic;
       n_fp += q.mode == model::ActQuant::fp;
+      n_iso += q.isolate;
     }
   }
+  if (n_iso > 0)
+    fmt::print("  isolation:       {} static point(s) quantize outlier tokens per token "
+               "(Δ_t = max(Δ, max|x_t|/127); marked *)\n",
+               n_iso);
   fmt::print("  activations:     static {}, LAE+static {}, dynamic {}, fp {}; output head {}\n",
              n_static, n_lae, n_dynamic, n_fp, model::act_quant_name(s.output.mode));
   auto cell = [](const model::PointQuant& q) {
     if (q.mode == model::ActQuant::static_)
-      return fmt::format("{}{:.3g}", q.lae ? "LAE Δ=" : "Δ=", q.scale);
+      return fmt::format("{}{:.3g}{}", q.lae ? "LAE Δ=" : "Δ=", q.scale, q.isolate ? "*" : "");
     return std::string(model::act_quant_name(q.mode));
   };
   fmt::print("  {:<6} {:<16} {:<16} {:<16} {:<16}\n", "layer", "attn_qkv_in", "attn_out_in",

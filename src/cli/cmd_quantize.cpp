@@ -69,9 +69,8 @@ io::GgmlType parse_side_type(const std::string& s, const char* opt) {
 }
 
 quant::QuantizeOptions make_options(const QuantizeArgs& a) {
-  quant::Scheme scheme = quant::parse_scheme(a.scheme);
-  if (a.gptq) scheme = quant::with_gptq(scheme);
-  quant::QuantizeOptions o = quant::scheme_options(scheme);
+  quant::QuantizeOptions o = quant::recipe_options(a.scheme);
+  if (a.gptq) o.scheme = quant::with_gptq(o.scheme);
   o.policy.v0 = a.v0;
   o.policy.v1 = a.v1;
   for (const std::string& s : a.act_mode) o.policy.overrides.push_back(quant::parse_policy_override(s));
@@ -206,7 +205,9 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_option("--scheme", a->scheme,
                   "fptq-plus (the default recipe: fptq + outlier-token isolation + g32 "
                   "importance-weighted int4 scales), fptq (the paper's method exactly), "
-                  "fptq-gptq, w4a8-naive, w4a8-dynamic, w8a8-smoothquant, w4a16-rtn, w4a16-gptq")
+                  "fptq-gptq, w4a8-naive, w4a8-dynamic, w8a8-smoothquant, w4a16-rtn, w4a16-gptq; "
+                  "passes switched on/off after the name: +isolate, -isolate, +weighted, "
+                  "+search, +q4_0, +g32 ... (e.g. fptq+isolate, fptq-plus-isolate)")
       ->capture_default_str();
   cmd->add_option("--isolate-outliers", a->isolate,
                   "outlier-token isolation: static ranges from ordinary tokens, tokens the "

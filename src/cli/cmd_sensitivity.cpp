@@ -98,6 +98,8 @@ quant::QuantizeOptions twin_options(const report::QuantizedPair& pair) {
   qo.policy.v1 = float(pair.spec.v1);
   qo.int4.group = pair.spec.group_size;
   qo.int4.rule = quant::parse_scale_rule(pair.spec.scale_rule);
+  for (const auto& layer : pair.spec.layers)
+    for (const auto& q : layer) qo.isolate_outliers = qo.isolate_outliers || q.isolate;
   return qo;
 }
 

@@ -84,6 +84,7 @@ io::Metadata output_metadata(const io::ModelFile& src, const QuantPlan& plan) {
   md.set("general.quantization_version",
          io::Value::make_int(io::ValueType::U32, kGgmlQuantizationVersion));
   model::write_quant_spec(plan.spec, md);
+  md.set(std::string(kRecipeKey), io::Value::make_string(recipe_summary(plan.options)));
   // --act-clip: the percentile of |x'| the static scales came from (absent
   // when they are B'/127).
   if (plan.options.act_clip > 0)

@@ -31,6 +31,8 @@ void check_output_path(const io::ModelFile& src, const std::string& out_path);
 // fptq.act.clip (f32): the percentile of |x| after the fold that set the
 // static scales (`fptq quantize --act-clip`); absent when they are B'/127.
 inline constexpr std::string_view kActClipKey = "fptq.act.clip";
+// fptq.recipe (str): recipe_summary() of the options that wrote the file.
+inline constexpr std::string_view kRecipeKey = "fptq.recipe";
 
 // The output's metadata: the input's, general.file_type and
 // general.quantization_version set, the plan's fptq.* keys added.

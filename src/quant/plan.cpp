@@ -139,6 +139,61 @@ QuantizeOptions scheme_options(Scheme s) {
   return o;
 }
 
+QuantizeOptions recipe_options(const std::string& recipe) {
+  // The longest scheme name that prefixes the recipe (fptq-plus before fptq).
+  std::string_view best;
+  Scheme scheme = Scheme::Fptq;
+  for (Scheme s : all_schemes()) {
+    const std::string_view n = scheme_name(s);
+    if (recipe.compare(0, n.size(), n) == 0 && n.size() > best.size() &&
+        (recipe.size() == n.size() || recipe[n.size()] == '+' || recipe[n.size()] == '-')) {
+      best = n;
+      scheme = s;
+    }
+  }
+  if (best.empty()) {
+    parse_scheme(recipe);  // throws listing the schemes
+    fail("recipe '{}': no scheme", recipe);
+  }
+  QuantizeOptions o = scheme_options(scheme);
+  size_t i = best.size();
+  while (i < recipe.size()) {
+    const bool on = recipe[i] == '+';
+    size_t j = recipe.find_first_of("+-", i + 1);
+    if (j == std::string::npos) j = recipe.size();
+    const std::string pass = recipe.substr(i + 1, j - i - 1);
+    if (pass == "isolate") {
+      o.isolate_outliers = on;
+    } else if (pass == "weighted" || pass == "search" || pass == "q4_0") {
+      o.int4.rule = on ? parse_scale_rule(pass) : ScaleRule::Q4_0;
+    } else if (pass == "g32" || pass == "g64" || pass == "g128" || pass == "g256") {
+      if (!on) fail("recipe '{}': a group size can only be set (+{})", recipe, pass);
+      o.int4.group = std::stoll(pass.substr(1));
+    } else {
+      fail("recipe '{}': unknown pass '{}' (isolate, weighted, search, q4_0, g32, g64, g128, "
+           "g256)",
+           recipe, pass);
+    }
+    i = j;
+  }
+  return o;
+}
+
+std::string recipe_summary(const QuantizeOptions& o) {
+  const SchemeTraits tr = scheme_traits(o.scheme);
+  std::string s = std::string(scheme_name(o.scheme)) + ": ";
+  if (tr.weights == WeightFormat::Int8)
+    s += "int8 per-channel weights";
+  else
+    s += fmt::format("int4 g{}, scale rule {}", o.int4.group == 0 ? std::string("-channel")
+                                                                  : std::to_string(o.int4.group),
+                     scale_rule_name(o.int4.rule));
+  s += fmt::format(", outlier-token isolation {}, GPTQ {}", o.isolate_outliers ? "on" : "off",
+                   tr.gptq ? (o.gptq.act_order ? "on (act-order)" : "on") : "off");
+  if (o.act_clip > 0) s += fmt::format(", act-clip p{:g}", o.act_clip);
+  return s;
+}
+
 const char* tool_version() { return "fptq " FPTQ_VERSION; }
 
 model::ActQuant PointPlan::run_mode() const {

@@ -79,6 +79,18 @@ struct QuantizeOptions {
 // (group 128, q4_0 rule, no isolation).
 QuantizeOptions scheme_options(Scheme s);
 
+// A recipe string: a scheme name followed by passes switched on or off, each
+// "+PASS" or "-PASS": isolate (outlier-token isolation), weighted / search /
+// q4_0 (int4 scale rule), g32 / g64 / g128 / g256 (int4 group). E.g.
+// "fptq+isolate" (the paper plus one pass), "fptq-plus-isolate" (the recipe
+// without it). Throws fptq::Error naming the bad part.
+QuantizeOptions recipe_options(const std::string& recipe);
+
+// One line naming the scheme and the state of every pass, written as
+// fptq.recipe and shown by `fptq info`, e.g. "fptq-plus: int4 g32, scale rule
+// weighted, outlier-token isolation on, GPTQ off".
+std::string recipe_summary(const QuantizeOptions& o);
+
 // Throws fptq::Error when an option is out of range (group, thresholds, α,
 // regexes, tensor types).
 void validate_options(const QuantizeOptions& opts);

@@ -62,7 +62,9 @@ TEST_P(QuantizeI8, RowMatchesRefBitForBit) {
   for (int64_t n : kVectorSizes)
     for (int misalign : {0, 1})
       for (bool specials : {false, true})
-        for (float delta : {kDelta, 0.0f}) {
+        // Static, dynamic, static with isolation (the row max 1e6 exceeds
+        // 127Δ: the row's own scale) and isolation that keeps the static Δ.
+        for (float delta : {kDelta, 0.0f, -kDelta, -1e5f}) {
           Buffer x(n, misalign);
           fill_row(x.data(), n, uint32_t(n * 3 + misalign), kDelta);
           if (specials) add_specials(x.data(), n);
@@ -92,6 +94,15 @@ TEST_P(QuantizeI8, RuleOnKnownValues) {
   EXPECT_EQ(kernels_for(isa).quantize_row_i8(y, 0.0f, got, 5), 2.0f);
   const float z[] = {0.0f, -0.0f, 0.0f};
   EXPECT_EQ(kernels_for(isa).quantize_row_i8(z, 0.0f, got, 3), 1e-8f);
+  // Isolation (delta < 0): the static Δ = 1 unless the row needs more.
+  EXPECT_EQ(kernels_for(isa).quantize_row_i8(y, -1.0f, got, 5), 2.0f);  // 254 / 127
+  EXPECT_EQ(got[1], -127);
+  EXPECT_EQ(got[4], 2);  // 3 / 2 = 1.5 -> 2 (half to even)
+  const float small[] = {1.0f, -100.0f, 3.0f};
+  EXPECT_EQ(kernels_for(isa).quantize_row_i8(small, -1.0f, got, 3), 1.0f);  // fits: static Δ
+  EXPECT_EQ(got[1], -100);
+  EXPECT_EQ(kernels_for(isa).quantize_row_i8(z, -0.5f, got, 3), 0.5f);
+  EXPECT_EQ(kernels_for(isa).quantize_row_i8(z, -0.5f, got, 0), 0.5f);
 }
 
 TEST_P(QuantizeI8, FusedRmsnormEqualsRmsnormThenQuantize) {
@@ -100,7 +111,7 @@ TEST_P(QuantizeI8, FusedRmsnormEqualsRmsnormThenQuantize) {
   const KernelTable& kt = kernels_for(isa);
   for (int64_t n : kVectorSizes)
     for (int misalign : {0, 1})
-      for (float delta : {0.01f, 0.0f}) {
+      for (float delta : {0.01f, 0.0f, -0.01f, -100.0f}) {
         Buffer x(n, misalign), w(n, misalign), tmp(n, 0);
         fill_uniform(x.data(), n, uint32_t(77 + n), -4.0f, 4.0f);
         fill_uniform(w.data(), n, uint32_t(78 + n), 0.5f, 2.0f);
@@ -120,7 +131,7 @@ TEST_P(QuantizeI8, FusedSiluMulEqualsSiluMulThenQuantize) {
   const KernelTable& kt = kernels_for(isa);
   for (int64_t n : kVectorSizes)
     for (int misalign : {0, 1})
-      for (float delta : {0.02f, 0.0f}) {
+      for (float delta : {0.02f, 0.0f, -0.02f, -100.0f}) {
         Buffer g(n, misalign), u(n, misalign), tmp(n, 0);
         fill_uniform(g.data(), n, uint32_t(91 + n), -8.0f, 8.0f);
         fill_uniform(u.data(), n, uint32_t(92 + n), -3.0f, 3.0f);
@@ -165,6 +176,8 @@ TEST_P(QuantizeI8, RowsApiChecksArguments) {
   EXPECT_THROW(quantize_rows_i8(x, 1, 4, ActQuant::fixed(-1.0f), q, scales, isa), Error);
   EXPECT_THROW(quantize_rows_i8(x, 1, 4, ActQuant::fixed(NAN), q, scales, isa), Error);
   EXPECT_THROW(quantize_rows_i8(x, -1, 4, ActQuant::dynamic(), q, scales, isa), Error);
+  EXPECT_THROW(quantize_rows_i8(x, 1, 4, ActQuant{0.0f, true}, q, scales, isa), Error);
+  EXPECT_THROW(quantize_rows_i8(x, 1, 4, ActQuant::fixed_isolated(-1.0f), q, scales, isa), Error);
   quantize_rows_i8(x, 2, 2, ActQuant::dynamic(), q, scales, isa);
   EXPECT_EQ(scales[0], 2.0f / 127.0f);
   EXPECT_EQ(scales[1], 4.0f / 127.0f);

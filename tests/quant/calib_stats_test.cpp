@@ -1,6 +1,7 @@
 #include "quant/calib_stats.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <fstream>
@@ -216,6 +217,86 @@ TEST(CalibStatsFile, RejectsMalformedFiles) {
 TEST(CalibStatsFile, MissingFileIsAnError) {
   testing::TempDir dir;
   EXPECT_THROW(load_calib_stats((dir / "absent.json").string()), Error);
+}
+
+}  // namespace
+}  // namespace fptq::quant
+
+namespace fptq::quant {
+namespace {
+
+// Outlier-token isolation: a massive row (the attention sink) is kept out of
+// the ordinary maxima, counted, and the maxima of every other row are exact.
+TEST(CalibStatsOutliers, MassiveRowExcludedFromOrdinaryMaxima) {
+  const int64_t rows = 64, k = 16;
+  std::vector<float> x = gaussian_rows(rows, k, 11);
+  // Ordinary maxima without row 0, computed here.
+  std::vector<float> want(size_t(k), 0.0f);
+  for (int64_t t = 1; t < rows; ++t)
+    for (int64_t j = 0; j < k; ++j)
+      want[size_t(j)] = std::max(want[size_t(j)], std::fabs(x[size_t(t * k + j)]));
+  for (int64_t j = 0; j < k; ++j) x[size_t(j)] = 500.0f;  // row 0: ~200x the median row max
+  ChannelStats s(k);
+  s.observe(x);
+  EXPECT_EQ(s.outlier_tokens(), 1);
+  EXPECT_EQ(s.max_abs()[0], 500.0f);
+  for (int64_t j = 0; j < k; ++j) EXPECT_EQ(s.ordinary_max_abs()[size_t(j)], want[size_t(j)]) << j;
+  EXPECT_LT(s.ordinary_bound(), 10.0f);
+  EXPECT_GT(s.ordinary_bound(), 1.0f);
+}
+
+// Rows within kOutlierTokenRatio x the median are ordinary, however spread;
+// a row just above the ratio is an outlier, one just below is not.
+TEST(CalibStatsOutliers, RatioThresholdIsTwoSided) {
+  const int64_t rows = 9, k = 2;
+  for (float factor : {kOutlierTokenRatio * 0.99f, kOutlierTokenRatio * 1.01f}) {
+    std::vector<float> x(size_t(rows * k), 1.0f);
+    x[8 * k + 1] = factor;  // median row max = 1
+    ChannelStats s(k);
+    s.observe(x);
+    const bool outlier = factor > kOutlierTokenRatio;
+    EXPECT_EQ(s.outlier_tokens(), outlier ? 1 : 0) << factor;
+    EXPECT_EQ(s.ordinary_max_abs()[1], outlier ? 1.0f : factor);
+  }
+  // Fewer than kOutlierMinRows rows: nothing is flagged.
+  std::vector<float> few(size_t((kOutlierMinRows - 1) * k), 1.0f);
+  few[1] = 1000.0f;
+  ChannelStats s(k);
+  s.observe(few);
+  EXPECT_EQ(s.outlier_tokens(), 0);
+  EXPECT_EQ(s.ordinary_max_abs()[1], 1000.0f);
+}
+
+TEST(CalibStatsOutliers, FileRoundTripAndOldFilesAndBadFields) {
+  const int64_t k = 4;
+  std::vector<float> x = gaussian_rows(32, k, 5);
+  x[1] = 900.0f;
+  CalibStatsSet set;
+  set.points.emplace("blk.0.attn_qkv_in", ChannelStats(k));
+  set.points.at("blk.0.attn_qkv_in").observe(x);
+  const std::string text = serialize_calib_stats(set);
+  const CalibStatsSet back = parse_calib_stats(text, "t");
+  const ChannelStats& b = back.points.at("blk.0.attn_qkv_in");
+  EXPECT_TRUE(b.has_ordinary());
+  EXPECT_EQ(b.outlier_tokens(), 1);
+  EXPECT_EQ(b.ordinary_max_abs(), set.points.at("blk.0.attn_qkv_in").ordinary_max_abs());
+  // A file without the fields (written before isolation): no ordinary data.
+  nlohmann::json j = nlohmann::json::parse(text);
+  auto& e = j["points"]["blk.0.attn_qkv_in"];
+  nlohmann::json old = j;
+  old["points"]["blk.0.attn_qkv_in"].erase("ordinary_max_abs");
+  old["points"]["blk.0.attn_qkv_in"].erase("outlier_tokens");
+  const CalibStatsSet o = parse_calib_stats(old.dump(), "old");
+  EXPECT_FALSE(o.points.at("blk.0.attn_qkv_in").has_ordinary());
+  EXPECT_EQ(o.points.at("blk.0.attn_qkv_in").ordinary_max_abs(), o.points.at("blk.0.attn_qkv_in").max_abs());
+  // An ordinary maximum above the maximum, or a count above the tokens: refused.
+  nlohmann::json bad = j;
+  bad["points"]["blk.0.attn_qkv_in"]["ordinary_max_abs"][1] = 1000.0;
+  EXPECT_THROW(parse_calib_stats(bad.dump(), "bad"), Error);
+  bad = j;
+  bad["points"]["blk.0.attn_qkv_in"]["outlier_tokens"] = 33;
+  EXPECT_THROW(parse_calib_stats(bad.dump(), "bad"), Error);
+  (void)e;
 }
 
 }  // namespace
