@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <cmath>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -44,7 +45,7 @@ struct CompareArgs {
   int64_t chunks = 0;
   int64_t group = -1;      // -1: each recipe's default
   std::string scale_rule;  // "": each recipe's default
-  float v0 = quant::QuantizeOptions{}.policy.v0, v1 = quant::QuantizeOptions{}.policy.v1;
+  float v0 = NAN, v1 = NAN;  // NaN: each recipe's default
   int64_t top_k = eval::kDefaultKlTopK;
   bool emulate = false;
   int threads = 1;
@@ -109,8 +110,8 @@ void run_compare(const CompareArgs& a) {
       quant::QuantizeOptions qo = quant::recipe_options(s);
       if (a.group >= 0) qo.int4.group = a.group;
       if (!a.scale_rule.empty()) qo.int4.rule = quant::parse_scale_rule(a.scale_rule);
-      qo.policy.v0 = a.v0;
-      qo.policy.v1 = a.v1;
+      if (!std::isnan(a.v0)) qo.policy.v0 = a.v0;
+      if (!std::isnan(a.v1)) qo.policy.v1 = a.v1;
       quant::validate_options(qo);
       recipes.emplace_back(s, qo);
     }
@@ -211,9 +212,11 @@ void run_compare(const CompareArgs& a) {
              a.emulate ? "F32 path with exact int8 activation emulation (--emulate)"
                        : "integer engine");
   fmt::print("KLD: KL(P_FP || P_scheme) over the FP top-{} + tail bucket (a lower bound on the "
-             "full KL); int4 group {}, scale rule {}; policy v0 = {:g}, v1 = {:g}\n\n",
+             "full KL); int4 group {}, scale rule {}; policy v0 = {}, v1 = {}\n\n",
              a.top_k, a.group >= 0 ? std::to_string(a.group) : "per recipe",
-             a.scale_rule.empty() ? "per recipe" : a.scale_rule, a.v0, a.v1);
+             a.scale_rule.empty() ? "per recipe" : a.scale_rule,
+             std::isnan(a.v0) ? std::string("per recipe") : fmt::format("{:g}", a.v0),
+             std::isnan(a.v1) ? std::string("per recipe") : fmt::format("{:g}", a.v1));
   fmt::print("| scheme | bits/weight (linear) | file | PPL ± stderr | ΔPPL vs FP | mean KLD | "
              "top-1 agreement | points static / LAE+static / dynamic / fp |\n");
   fmt::print("|---|---:|---:|---:|---:|---:|---:|---|\n");
@@ -267,8 +270,8 @@ void add_compare_command(CLI::App& app) {
   cmd->add_option("--group-size", a->group, "int4 group along K for every recipe: 32, 64, 128, 256, 0 (default: each recipe's)");
   cmd->add_option("--scale-rule", a->scale_rule, "int4 scale for every recipe: q4_0, absmax7, search, weighted (default: each recipe's)")
       ->check(CLI::IsMember({"q4_0", "absmax7", "search", "weighted"}));
-  cmd->add_option("--v0", a->v0, "policy threshold: B below it -> static")->capture_default_str();
-  cmd->add_option("--v1", a->v1, "policy threshold: B above it -> dynamic")->capture_default_str();
+  cmd->add_option("--v0", a->v0, "policy threshold for every recipe: B below it -> static (default: each recipe's)");
+  cmd->add_option("--v1", a->v1, "policy threshold for every recipe: B above it -> dynamic (default: each recipe's)");
   cmd->add_option("--kl-top-k", a->top_k, "FP log-probabilities kept per position for the KLD")
       ->check(positive_integer())
       ->capture_default_str();

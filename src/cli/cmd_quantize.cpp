@@ -44,7 +44,7 @@ struct QuantizeArgs {
   std::string save_stats;
   std::string report;
   std::string scheme = "fptq-plus";
-  float v0 = 15.0f, v1 = 150.0f;
+  float v0 = NAN, v1 = NAN;    // NaN: the scheme's default
   int64_t group = -1;          // -1: the scheme's default
   std::string scale_rule;      // "": the scheme's default
   std::string isolate = "auto";  // on | off | auto (the scheme's default)
@@ -71,8 +71,8 @@ io::GgmlType parse_side_type(const std::string& s, const char* opt) {
 quant::QuantizeOptions make_options(const QuantizeArgs& a) {
   quant::QuantizeOptions o = quant::recipe_options(a.scheme);
   if (a.gptq) o.scheme = quant::with_gptq(o.scheme);
-  o.policy.v0 = a.v0;
-  o.policy.v1 = a.v1;
+  if (!std::isnan(a.v0)) o.policy.v0 = a.v0;
+  if (!std::isnan(a.v1)) o.policy.v1 = a.v1;
   for (const std::string& s : a.act_mode) o.policy.overrides.push_back(quant::parse_policy_override(s));
   if (a.group >= 0) o.int4.group = a.group;
   if (!a.scale_rule.empty()) o.int4.rule = quant::parse_scale_rule(a.scale_rule);
@@ -215,8 +215,11 @@ void add_quantize_command(CLI::App& app) {
                   "(on for fptq-plus)")
       ->check(CLI::IsMember({"on", "off", "auto"}))
       ->capture_default_str();
-  cmd->add_option("--v0", a->v0, "policy threshold: B below it -> static")->capture_default_str();
-  cmd->add_option("--v1", a->v1, "policy threshold: B above it -> dynamic")->capture_default_str();
+  cmd->add_option("--v0", a->v0,
+                  "policy threshold: B below it -> static (default 15; 0 for fptq-plus, whose "
+                  "points are all per-token dynamic)");
+  cmd->add_option("--v1", a->v1,
+                  "policy threshold: B above it -> dynamic (default 150; 0 for fptq-plus)");
   cmd->add_option("--group-size", a->group,
                   "int4 group along K: 32, 64, 128, 256, 0 = per-channel (default: 32 for "
                   "fptq-plus, 128 otherwise)");

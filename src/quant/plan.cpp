@@ -131,10 +131,12 @@ void linear_type(TensorPlan& t, const QuantizeOptions& o, const SchemeTraits& tr
 QuantizeOptions scheme_options(Scheme s) {
   QuantizeOptions o;
   o.scheme = s;
-  if (s == Scheme::FptqPlus) {
+  if (s == Scheme::FptqPlus || s == Scheme::FptqPlusGptq) {
     o.int4.group = 32;
     o.int4.rule = ScaleRule::Weighted;
     o.isolate_outliers = true;
+    o.policy.v0 = 0.0f;
+    o.policy.v1 = 0.0f;
   }
   return o;
 }
@@ -164,14 +166,20 @@ QuantizeOptions recipe_options(const std::string& recipe) {
     const std::string pass = recipe.substr(i + 1, j - i - 1);
     if (pass == "isolate") {
       o.isolate_outliers = on;
+    } else if (pass == "laedyn") {
+      o.lae_dynamic = on;
+    } else if (pass == "dynamic") {
+      const PolicyConfig paper;
+      o.policy.v0 = on ? 0.0f : paper.v0;
+      o.policy.v1 = on ? 0.0f : paper.v1;
     } else if (pass == "weighted" || pass == "search" || pass == "q4_0") {
       o.int4.rule = on ? parse_scale_rule(pass) : ScaleRule::Q4_0;
     } else if (pass == "g32" || pass == "g64" || pass == "g128" || pass == "g256") {
       if (!on) fail("recipe '{}': a group size can only be set (+{})", recipe, pass);
       o.int4.group = std::stoll(pass.substr(1));
     } else {
-      fail("recipe '{}': unknown pass '{}' (isolate, weighted, search, q4_0, g32, g64, g128, "
-           "g256)",
+      fail("recipe '{}': unknown pass '{}' (isolate, laedyn, dynamic, weighted, search, q4_0, "
+           "g32, g64, g128, g256)",
            recipe, pass);
     }
     i = j;
@@ -188,6 +196,9 @@ std::string recipe_summary(const QuantizeOptions& o) {
     s += fmt::format("int4 g{}, scale rule {}", o.int4.group == 0 ? std::string("-channel")
                                                                   : std::to_string(o.int4.group),
                      scale_rule_name(o.int4.rule));
+  s += fmt::format(", policy v0 {:g} v1 {:g}{}", o.policy.v0, o.policy.v1,
+                   o.policy.v0 == 0 && o.policy.v1 == 0 ? " (all dynamic)" : "");
+  if (o.lae_dynamic) s += ", LAE before dynamic points";
   s += fmt::format(", outlier-token isolation {}, GPTQ {}", o.isolate_outliers ? "on" : "off",
                    tr.gptq ? (o.gptq.act_order ? "on (act-order)" : "on") : "off");
   if (o.act_clip > 0) s += fmt::format(", act-clip p{:g}", o.act_clip);
@@ -378,7 +389,9 @@ QuantPlan plan_quantization(const io::ModelFile& src, const CalibStatsSet& stats
       if (iso && st.outlier_tokens() > 0)
         p.reason += fmt::format("; {} outlier token(s) isolated (B with them {:.4g})",
                                 st.outlier_tokens(), st.bound());
-      if (p.strategy == ActMode::LaeStatic) {
+      if (p.strategy == ActMode::LaeStatic ||
+          (opts.lae_dynamic && p.strategy == ActMode::Dynamic && has_norm(kind) &&
+           tr.eq == Equalization::Lae)) {
         p.fold_kind = Equalization::Lae;
         p.fold = lae_scales(m);
       } else if (tr.eq == Equalization::SmoothQuant && has_norm(kind) && p.strategy != ActMode::Fp) {

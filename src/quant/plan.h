@@ -72,15 +72,24 @@ struct QuantizeOptions {
   // (ChannelStats::ordinary_max_abs) and quantize, at run time, the rows their
   // Δ would saturate per token (PointQuant::isolate).
   bool isolate_outliers = false;
+  // LAE before per-token dynamic points that have a norm to fold into
+  // (attn_qkv_in, ffn_gate_up_in): the massive channels are compressed as for
+  // LAE+static, so they no longer set each token's Δ_t alone.
+  bool lae_dynamic = false;
 };
 
 // The default options of a scheme: fptq-plus = group 32, weighted scale
-// search, outlier-token isolation; every other scheme = the defaults above
-// (group 128, q4_0 rule, no isolation).
+// search, outlier-token isolation for static points, and the policy re-tuned
+// for it (v0 = v1 = 0: every point per-token dynamic, the most accurate
+// choice measured on SmolLM2 and Qwen2.5-Coder; set --v0/--v1 for static
+// points); every other scheme = the defaults above (group 128, q4_0 rule, no
+// isolation, v0 = 15, v1 = 150).
 QuantizeOptions scheme_options(Scheme s);
 
 // A recipe string: a scheme name followed by passes switched on or off, each
-// "+PASS" or "-PASS": isolate (outlier-token isolation), weighted / search /
+// "+PASS" or "-PASS": isolate (outlier-token isolation), laedyn (LAE before
+// dynamic points), dynamic (the all-dynamic policy; -dynamic: the paper's
+// v0 = 15, v1 = 150), weighted / search /
 // q4_0 (int4 scale rule), g32 / g64 / g128 / g256 (int4 group). E.g.
 // "fptq+isolate" (the paper plus one pass), "fptq-plus-isolate" (the recipe
 // without it). Throws fptq::Error naming the bad part.

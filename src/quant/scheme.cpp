@@ -8,8 +8,8 @@
 namespace fptq::quant {
 namespace {
 
-constexpr std::array<Scheme, 8> kSchemes = {Scheme::FptqPlus,    Scheme::Fptq,
-                                            Scheme::FptqGptq,
+constexpr std::array<Scheme, 9> kSchemes = {Scheme::FptqPlus,    Scheme::FptqPlusGptq,
+                                            Scheme::Fptq,        Scheme::FptqGptq,
                                             Scheme::W4A8Naive,   Scheme::W4A8Dynamic,
                                             Scheme::W8A8SmoothQuant, Scheme::W4A16Rtn,
                                             Scheme::W4A16Gptq};
@@ -19,6 +19,7 @@ constexpr std::array<Scheme, 8> kSchemes = {Scheme::FptqPlus,    Scheme::Fptq,
 std::string_view scheme_name(Scheme s) {
   switch (s) {
     case Scheme::FptqPlus: return "fptq-plus";
+    case Scheme::FptqPlusGptq: return "fptq-plus-gptq";
     case Scheme::Fptq: return "fptq";
     case Scheme::FptqGptq: return "fptq-gptq";
     case Scheme::W4A8Naive: return "w4a8-naive";
@@ -46,6 +47,7 @@ SchemeTraits scheme_traits(Scheme s) {
   switch (s) {
     case Scheme::FptqPlus:
     case Scheme::Fptq: return {ActPolicy::Fptq, Equalization::Lae, WeightFormat::Int4, false};
+    case Scheme::FptqPlusGptq:
     case Scheme::FptqGptq: return {ActPolicy::Fptq, Equalization::Lae, WeightFormat::Int4, true};
     case Scheme::W4A8Naive:
       return {ActPolicy::AllStatic, Equalization::None, WeightFormat::Int4, false};
@@ -64,10 +66,12 @@ Scheme with_gptq(Scheme s) {
   switch (s) {
     case Scheme::Fptq:
     case Scheme::FptqGptq: return Scheme::FptqGptq;
+    case Scheme::FptqPlus:
+    case Scheme::FptqPlusGptq: return Scheme::FptqPlusGptq;
     case Scheme::W4A16Rtn:
     case Scheme::W4A16Gptq: return Scheme::W4A16Gptq;
     default:
-      fail("--gptq: scheme '{}' has no GPTQ variant (use fptq or w4a16-rtn)", scheme_name(s));
+      fail("--gptq: scheme '{}' has no GPTQ variant (use fptq-plus, fptq or w4a16-rtn)", scheme_name(s));
   }
 }
 

@@ -7,6 +7,8 @@
 //   fptq-plus         policy v0/v1, static scales set    LAE (band, norm)  int4 g32, importance-
 //                     by ordinary tokens, outlier tokens                    weighted scale search
 //                     per token at run time (isolation)                     (Q4_0 blocks)
+//   fptq-plus-gptq    as fptq-plus                       LAE               int4 g32 GPTQ, weighted
+//                                                                          group scales
 //   fptq              policy v0/v1 (static/LAE/dynamic)  LAE (band, norm)  int4 RTN (Q4_0)
 //   fptq-gptq         as fptq                            LAE               int4 GPTQ
 //   w4a8-naive        per-tensor static everywhere       none              int4 RTN
@@ -32,7 +34,7 @@
 
 namespace fptq::quant {
 
-enum class Scheme { FptqPlus, Fptq, FptqGptq, W4A8Naive, W4A8Dynamic, W8A8SmoothQuant, W4A16Rtn, W4A16Gptq };
+enum class Scheme { FptqPlus, FptqPlusGptq, Fptq, FptqGptq, W4A8Naive, W4A8Dynamic, W8A8SmoothQuant, W4A16Rtn, W4A16Gptq };
 
 enum class ActPolicy { Fptq, AllStatic, AllDynamic, AllFp };
 enum class Equalization { None, Lae, SmoothQuant };

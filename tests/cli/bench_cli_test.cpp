@@ -216,7 +216,7 @@ TEST_F(BenchCli, ProfileReportsTimePerOperationClass) {
 TEST_F(BenchCli, ProfileCountsOneQuantizationPerPointAndToken) {
   testing::TempDir dir;
   const auto q = dir / "q.gguf";
-  ASSERT_EQ(fptq("quantize " + stories() + " --calib random --samples 2 --seqlen 16 -q -o " +
+  ASSERT_EQ(fptq("quantize " + stories() + " --scheme fptq --calib random --samples 2 --seqlen 16 -q -o " +
                  quoted(q.string())).status,
             0);
   const auto jsonl = dir / "p.jsonl";

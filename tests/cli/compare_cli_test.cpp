@@ -43,7 +43,8 @@ TEST(CompareCli, ScaleRuleAndThresholdsReachEveryScheme) {
                            " --schemes fptq";
   const CliRun def = fptq(base);
   ASSERT_EQ(def.status, 0) << def.err;
-  EXPECT_TRUE(contains(def.out, "scale rule q4_0; policy v0 = 15, v1 = 150")) << def.out;
+  EXPECT_TRUE(contains(def.out, "scale rule per recipe; policy v0 = per recipe, v1 = per recipe"))
+      << def.out;
   const CliRun r = fptq(base + " --scale-rule absmax7 --v0 4 --v1 8");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(contains(r.out, "scale rule absmax7; policy v0 = 4, v1 = 8")) << r.out;

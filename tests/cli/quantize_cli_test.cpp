@@ -91,11 +91,32 @@ TEST_F(QuantizeCli, CalibrateThenQuantize) {
   EXPECT_TRUE(has(r.out, "scheme:          fptq")) << r.out;
 }
 
+// No options: the default recipe (fptq-plus) with data-free calibration at
+// quantize's default budget; info shows the recipe.
+TEST_F(QuantizeCli, NoOptionsQuantizesWithTheDefaultRecipe) {
+  const std::string m = q(stories());
+  CliRun r = fptq("quantize " + m + " -o d.gguf -q");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(has(r.err, "data-free calibration (--calib random --samples 32 --seqlen 512)"))
+      << r.err;
+  r = fptq("info d.gguf");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "scheme:          fptq-plus")) << r.out;
+  EXPECT_TRUE(has(r.out, "recipe:          fptq-plus: int4 g32, scale rule weighted")) << r.out;
+  EXPECT_TRUE(has(r.out, "(all dynamic)")) << r.out;
+  // The paper's scheme with one pass added is a recipe too.
+  r = fptq("quantize " + m + " --calib random --samples 2 --seqlen 64 --scheme fptq+isolate -o i.gguf -q");
+  ASSERT_EQ(r.status, 0) << r.err;
+  r = fptq("info i.gguf");
+  EXPECT_TRUE(has(r.out, "outlier-token isolation on")) << r.out;
+  EXPECT_TRUE(has(r.out, "scale rule q4_0")) << r.out;
+}
+
 TEST_F(QuantizeCli, BadInputGivesOneLineErrorAndNoOutput) {
   const std::string m = q(stories());
   for (const std::string& args :
-       {"quantize " + m + " -o x.gguf",  // neither stats nor calibration
-        "quantize " + m + " --calib random --calib a.txt -o x.gguf",
+       {"quantize " + m + " --calib random --calib a.txt -o x.gguf",
+        "quantize " + m + " --scheme fptq+nopass -o x.gguf",
         "quantize " + m + " --stats missing.json -o x.gguf",
         "quantize " + m + " --calib random --samples 2 --seqlen 16 --group-size 48 -o x.gguf",
         "quantize " + m + " --calib random --samples 2 --seqlen 16 --act-mode 'ffn_down=int4' -o x.gguf",
