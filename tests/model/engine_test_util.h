@@ -54,7 +54,8 @@ inline std::vector<std::vector<int32_t>> wikitext_windows(int n, int64_t len, in
 
 // Writes the FPTQ-quantized stories260K (default scheme, 8 × 128 random
 // calibration tokens) to `out`.
-inline void write_fptq_stories(const std::string& out, ThreadPool& pool) {
+inline void write_fptq_stories(const std::string& out, ThreadPool& pool,
+                               const quant::QuantizeOptions& opts = {}) {
   auto src = io::open_model(stories_path());
   const Model fp(src, pool);
   const auto tok = tok::Tokenizer::from_metadata(fp.file().metadata, fp.file().path);
@@ -63,7 +64,7 @@ inline void write_fptq_stories(const std::string& out, ThreadPool& pool) {
   co.seqlen = 128;
   const quant::CalibStatsSet stats =
       quant::calibrate(fp, quant::make_calib_data(*tok, fp.config(), co), pool);
-  quant::quantize_model(src, stats, quant::QuantizeOptions{}, out, pool);
+  quant::quantize_model(src, stats, opts, out, pool);
 }
 
 // Writes stories260K as a plain llama.cpp-style Q4_0 GGUF: every matrix

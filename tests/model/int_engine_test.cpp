@@ -34,7 +34,7 @@ constexpr int kWikiWindows = 16;
 
 struct Files {
   testing::TempDir dir;
-  std::string fptq, plain;
+  std::string fptq, plain, isolated, plus;
 };
 
 Files& files() {
@@ -45,6 +45,12 @@ Files& files() {
     f->plain = (f->dir / "q4_0.gguf").string();
     write_fptq_stories(f->fptq, pool);
     write_plain_q4_0_stories(f->plain);
+    // The paper's policy (static points) with outlier-token isolation, and
+    // the default recipe (all dynamic, weighted g32 scales).
+    f->isolated = (f->dir / "isolated.gguf").string();
+    f->plus = (f->dir / "plus.gguf").string();
+    write_fptq_stories(f->isolated, pool, quant::recipe_options("fptq+isolate"));
+    write_fptq_stories(f->plus, pool, quant::scheme_options(quant::Scheme::FptqPlus));
     return f;
   }();
   return *f;
@@ -210,6 +216,25 @@ TEST(IntEngine, IntegerMatmulsWithinDerivedBound) {
 TEST(IntEngine, FptqFileMatchesEmulation) {
   FPTQ_REQUIRE_FILE(stories_path());
   expect_matches_emulation(files().fptq, test_texts(1), kPplRelTolFptq);
+}
+
+// Outlier-token isolation (static Δ_t = max(Δ, max|x_t|/127)) and the
+// default recipe: the integer engine equals the emulation bit for bit too.
+TEST(IntEngine, IsolatedAndPlusFilesMatchEmulation) {
+  FPTQ_REQUIRE_FILE(stories_path());
+  const auto spec_of = [](const std::string& path) {
+    const auto f = io::open_model(path);
+    return read_quant_spec(*f, read_config(*f).n_layer);
+  };
+  int isolated = 0, dynamic = 0;
+  for (const auto& l : spec_of(files().isolated).layers)
+    for (const auto& q : l) isolated += q.isolate;
+  for (const auto& l : spec_of(files().plus).layers)
+    for (const auto& q : l) dynamic += q.mode == ActQuant::dynamic;
+  EXPECT_GT(isolated, 0);
+  EXPECT_EQ(dynamic, 20);
+  expect_matches_emulation(files().isolated, test_texts(1), kPplRelTolFptq);
+  expect_matches_emulation(files().plus, test_texts(1), kPplRelTolDynamic);
 }
 
 // The fused RMSNorm/SiLU·up -> int8 kernels (no observer) equal the f32 op
