@@ -125,6 +125,9 @@ std::string format_quantize_summary(const QuantizeReport& rep) {
                    "tensors ({} params), {:.3f} over the whole file\n",
                    rep.bpw_linear(), rep.linear_params, rep.bpw_tensors(), rep.total_params,
                    rep.bpw_file());
+  s += fmt::format("  engine bits:      {:.3f} per linear weight as the engine holds them (int4 "
+                   "codes + one fp16 scale per group, Q8_0 8.5, F16 16)\n",
+                   rep.bpw_linear_engine());
   s += "  tensor types:    ";
   for (const auto& [t, e] : by_type) s += fmt::format(" {} ×{} ({} params);", t, e.first, e.second);
   s.back() = '\n';
@@ -202,6 +205,7 @@ std::string layer_report_json(const QuantPlan& plan, const QuantizeReport* rep) 
     j["summary"] = {{"output", rep->output_path},
                     {"file_bytes", rep->file_bytes},
                     {"bpw_linear", rep->bpw_linear()},
+                    {"bpw_linear_engine", rep->bpw_linear_engine()},
                     {"bpw_tensors", rep->bpw_tensors()},
                     {"bpw_file", rep->bpw_file()},
                     {"linear_params", rep->linear_params},

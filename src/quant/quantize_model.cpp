@@ -26,6 +26,20 @@ namespace {
 double QuantizeReport::bpw_linear() const {
   return linear_params ? 8.0 * double(linear_bytes) / double(linear_params) : 0.0;
 }
+double QuantizeReport::bpw_linear_engine() const {
+  double bits = 0;
+  int64_t n = 0;
+  for (const TensorResult& t : tensors) {
+    if (!t.linear) continue;
+    n += t.elements;
+    if (t.type == io::GgmlType::Q4_0 && t.group > 0)
+      bits += double(t.elements) * (4.0 + 16.0 / double(t.group));
+    else
+      bits += 8.0 * double(t.bytes);
+  }
+  return n ? bits / double(n) : 0.0;
+}
+
 double QuantizeReport::bpw_tensors() const {
   return total_params ? 8.0 * double(tensor_bytes) / double(total_params) : 0.0;
 }

@@ -52,6 +52,10 @@ struct QuantizeReport {
   std::vector<std::string> notes;  // e.g. GPTQ damping raised on a layer
 
   double bpw_linear() const;  // 8 · linear_bytes / linear_params
+  // Bits per linear weight as the engine holds them: int4 codes + one fp16
+  // scale per group (4 + 16/g: a Q4_0 file repeats a g > 32 scale in every
+  // 32-block, the engine keeps it once), Q8_0 8.5, F16 16, F32 32.
+  double bpw_linear_engine() const;
   double bpw_tensors() const; // 8 · tensor_bytes / total_params
   double bpw_file() const;    // 8 · file_bytes / total_params (metadata included)
   // Tensors whose type is a fallback (K not divisible, ...), with the reason.
