@@ -15,10 +15,14 @@ namespace {
 std::string strategy_label(const PointPlan& p) {
   switch (p.strategy) {
     case ActMode::Static:
-      return p.fold_kind == Equalization::SmoothQuant ? "SQ+static" : "static";
+      return p.fold_kind == Equalization::SmoothQuant ? "SQ+static"
+             : p.fold_kind == Equalization::Awq       ? "AWQ+static"
+                                                      : "static";
     case ActMode::LaeStatic: return "LAE+static";
     case ActMode::Dynamic:
-      return p.fold_kind == Equalization::SmoothQuant ? "SQ+dynamic" : "dynamic";
+      return p.fold_kind == Equalization::SmoothQuant ? "SQ+dynamic"
+             : p.fold_kind == Equalization::Awq       ? "AWQ+dynamic"
+                                                      : "dynamic";
     case ActMode::Fp: return "fp";
   }
   return "?";

@@ -1,5 +1,7 @@
 #include "quant/plan.h"
 
+#include "quant/awq.h"
+
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
@@ -135,6 +137,7 @@ QuantizeOptions scheme_options(Scheme s) {
     o.int4.group = 32;
     o.int4.rule = ScaleRule::Weighted;
     o.isolate_outliers = true;
+    o.awq = true;
     o.policy.v0 = 0.0f;
     o.policy.v1 = 0.0f;
   }
@@ -166,6 +169,8 @@ QuantizeOptions recipe_options(const std::string& recipe) {
     const std::string pass = recipe.substr(i + 1, j - i - 1);
     if (pass == "isolate") {
       o.isolate_outliers = on;
+    } else if (pass == "awq") {
+      o.awq = on;
     } else if (pass == "laedyn") {
       o.lae_dynamic = on;
     } else if (pass == "dynamic") {
@@ -178,7 +183,7 @@ QuantizeOptions recipe_options(const std::string& recipe) {
       if (!on) fail("recipe '{}': a group size can only be set (+{})", recipe, pass);
       o.int4.group = std::stoll(pass.substr(1));
     } else {
-      fail("recipe '{}': unknown pass '{}' (isolate, laedyn, dynamic, weighted, search, q4_0, "
+      fail("recipe '{}': unknown pass '{}' (isolate, awq, laedyn, dynamic, weighted, search, q4_0, "
            "g32, g64, g128, g256)",
            recipe, pass);
     }
@@ -199,6 +204,7 @@ std::string recipe_summary(const QuantizeOptions& o) {
   s += fmt::format(", policy v0 {:g} v1 {:g}{}", o.policy.v0, o.policy.v1,
                    o.policy.v0 == 0 && o.policy.v1 == 0 ? " (all dynamic)" : "");
   if (o.lae_dynamic) s += ", LAE before dynamic points";
+  if (o.awq) s += ", AWQ scales";
   s += fmt::format(", outlier-token isolation {}, GPTQ {}", o.isolate_outliers ? "on" : "off",
                    tr.gptq ? (o.gptq.act_order ? "on (act-order)" : "on") : "off");
   if (o.act_clip > 0) s += fmt::format(", act-clip p{:g}", o.act_clip);
@@ -405,6 +411,34 @@ QuantPlan plan_quantization(const io::ModelFile& src, const CalibStatsSet& stats
         p.fold_kind = Equalization::SmoothQuant;
         p.fold = smoothquant_scales(m, wmax, opts.smooth_alpha);
         p.reason += fmt::format("; SmoothQuant α={:g} folded into the norm", opts.smooth_alpha);
+      } else if (opts.awq && has_norm(kind) && p.strategy != ActMode::Fp &&
+                 tr.weights == WeightFormat::Int4 && tr.eq == Equalization::Lae) {
+        std::vector<std::vector<float>> ws;
+        std::vector<AwqConsumer> cons;
+        int64_t group = 0;
+        for (const auto& t : plan.tensors) {
+          if (t.point != p.name || t.type != io::GgmlType::Q4_0) continue;
+          ws.push_back(io::dequantize_tensor(src.tensor(t.name)));
+          cons.push_back({ws.back(), t.n});
+          group = t.group;
+        }
+        if (!cons.empty()) {
+          for (size_t c = 0; c < cons.size(); ++c) cons[c].w = ws[c];
+          std::vector<float> msq(size_t(st.channels()));
+          const double tokens = double(std::max<int64_t>(st.tokens(), 1));
+          for (size_t j = 0; j < msq.size(); ++j) msq[j] = float(st.sum_sq()[j] / tokens);
+          const AwqResult ar = awq_search(
+              cons, st.channels(), msq,
+              Int4Config{group == st.channels() && opts.int4.group == 0 ? 0 : group, opts.int4.rule});
+          if (ar.alpha > 0) {
+            p.fold_kind = Equalization::Awq;
+            p.fold = ar.scales;
+            p.reason += fmt::format("; AWQ α={:g} folded into the norm (output error {:.3g} -> {:.3g})",
+                                    ar.alpha, ar.error_unscaled, ar.error);
+          } else {
+            p.reason += "; AWQ: no scale lowers the output error";
+          }
+        }
       }
       p.bound_after = p.bound;
       if (!p.fold.empty()) {

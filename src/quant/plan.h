@@ -76,10 +76,13 @@ struct QuantizeOptions {
   // (attn_qkv_in, ffn_gate_up_in): the massive channels are compressed as for
   // LAE+static, so they no longer set each token's Δ_t alone.
   bool lae_dynamic = false;
+  // AWQ-style per-channel weight scales (quant/awq.h) folded into the norm
+  // of attn_qkv_in / ffn_gate_up_in points that have no other fold.
+  bool awq = false;
 };
 
 // The default options of a scheme: fptq-plus = group 32, weighted scale
-// search, outlier-token isolation for static points, and the policy re-tuned
+// search, AWQ scales, outlier-token isolation for static points, and the policy re-tuned
 // for it (v0 = v1 = 0: every point per-token dynamic, the most accurate
 // choice measured on SmolLM2 and Qwen2.5-Coder; set --v0/--v1 for static
 // points); every other scheme = the defaults above (group 128, q4_0 rule, no
@@ -87,7 +90,8 @@ struct QuantizeOptions {
 QuantizeOptions scheme_options(Scheme s);
 
 // A recipe string: a scheme name followed by passes switched on or off, each
-// "+PASS" or "-PASS": isolate (outlier-token isolation), laedyn (LAE before
+// "+PASS" or "-PASS": isolate (outlier-token isolation), awq (searched
+// per-channel weight scales folded into the norms), laedyn (LAE before
 // dynamic points), dynamic (the all-dynamic policy; -dynamic: the paper's
 // v0 = 15, v1 = 150), weighted / search /
 // q4_0 (int4 scale rule), g32 / g64 / g128 / g256 (int4 group). E.g.

@@ -37,7 +37,7 @@ namespace fptq::quant {
 enum class Scheme { FptqPlus, FptqPlusGptq, Fptq, FptqGptq, W4A8Naive, W4A8Dynamic, W8A8SmoothQuant, W4A16Rtn, W4A16Gptq };
 
 enum class ActPolicy { Fptq, AllStatic, AllDynamic, AllFp };
-enum class Equalization { None, Lae, SmoothQuant };
+enum class Equalization { None, Lae, SmoothQuant, Awq };  // Awq: quant/awq.h (a pass)
 enum class WeightFormat { Int4, Int8 };
 
 struct SchemeTraits {

@@ -87,6 +87,7 @@ std::string options_text(const QuantizeOptions& o) {
   if (o.act_clip > 0) s += fmt::format(" act-clip {}", o.act_clip);
   if (o.isolate_outliers) s += " isolate-outliers";
   if (o.lae_dynamic) s += " lae-dynamic";
+  if (o.awq) s += " awq";
   s += fmt::format(" embd {} output {}", o.embd_type ? int(*o.embd_type) : -1,
                    o.output_type ? int(*o.output_type) : -1);
   return s;

@@ -20,6 +20,7 @@ TEST(Recipe, SchemeDefaults) {
     EXPECT_EQ(plus.int4.group, 32);
     EXPECT_EQ(plus.int4.rule, ScaleRule::Weighted);
     EXPECT_TRUE(plus.isolate_outliers);
+    EXPECT_TRUE(plus.awq);
     EXPECT_EQ(plus.policy.v0, 0.0f);
     EXPECT_EQ(plus.policy.v1, 0.0f);
   }
@@ -67,8 +68,8 @@ TEST(Recipe, BadRecipesNameTheProblem) {
 
 TEST(Recipe, SummaryNamesEveryPass) {
   EXPECT_EQ(recipe_summary(scheme_options(Scheme::FptqPlus)),
-            "fptq-plus: int4 g32, scale rule weighted, policy v0 0 v1 0 (all dynamic), "
-            "outlier-token isolation on, GPTQ off");
+            "fptq-plus: int4 g32, scale rule weighted, policy v0 0 v1 0 (all dynamic), AWQ "
+            "scales, outlier-token isolation on, GPTQ off");
   EXPECT_EQ(recipe_summary(recipe_options("fptq")),
             "fptq: int4 g128, scale rule q4_0, policy v0 15 v1 150, outlier-token isolation "
             "off, GPTQ off");
