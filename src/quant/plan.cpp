@@ -1,6 +1,7 @@
 #include "quant/plan.h"
 
 #include "quant/awq.h"
+#include "quant/stream_state.h"
 
 #include <algorithm>
 #include <cfloat>
@@ -418,7 +419,11 @@ QuantPlan plan_quantization(const io::ModelFile& src, const CalibStatsSet& stats
         int64_t group = 0;
         for (const auto& t : plan.tensors) {
           if (t.point != p.name || t.type != io::GgmlType::Q4_0) continue;
-          ws.push_back(io::dequantize_tensor(src.tensor(t.name)));
+          const io::TensorInfo& ti = src.tensor(t.name);
+          ws.push_back(io::dequantize_tensor(ti));
+          // A mapped GGUF: drop the pages just read, so planning a streamed
+          // model does not make the whole file resident.
+          if (src.format == "gguf") release_mapped_pages(ti.data, ti.nbytes);
           cons.push_back({ws.back(), t.n});
           group = t.group;
         }
