@@ -40,7 +40,8 @@ TEST(SmolLM2Stream, SameStatsAndBytesAsWholeModelForEveryScheme) {
   so.release_input_pages = true;
   const CalibStatsSet streamed = calibrate_streaming(file, data, (dir / "s.json").string(), pool, so);
   EXPECT_EQ(serialize_calib_stats(streamed), serialize_calib_stats(stats));
-  std::vector<Scheme> schemes{Scheme::Fptq, Scheme::FptqGptq, Scheme::W8A8SmoothQuant};
+  std::vector<Scheme> schemes{Scheme::FptqPlus, Scheme::Fptq, Scheme::FptqGptq,
+                              Scheme::W8A8SmoothQuant};
   if (const char* all = std::getenv("FPTQ_STREAM_ALL_SCHEMES"); all && std::string(all) == "1")
     schemes.assign(all_schemes().begin(), all_schemes().end());
   for (Scheme s : schemes) {
