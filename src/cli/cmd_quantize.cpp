@@ -88,22 +88,19 @@ quant::QuantizeOptions make_options(const QuantizeArgs& a) {
   return o;
 }
 
-void run_quantize(const QuantizeArgs& a) {
-  const quant::QuantizeOptions opts = make_options(a);
-  check_repair_args(a.repair, a.calib, a.stats, opts);
-  const bool gptq = quant::scheme_traits(opts.scheme).gptq;
-  QuantizeArgs defaulted;
+void run_quantize(const QuantizeArgs& args) {
+  const quant::QuantizeOptions opts = make_options(args);  // bad options fail first
+  QuantizeArgs a = args;
   if (a.stats.empty() && !has_calib(a.calib)) {
     // No statistics and no calibration source: data-free calibration with
-    // the quantize default budget.
-    defaulted = a;
-    defaulted.calib.calib = {"random"};
+    // quantize's default budget.
+    a.calib.calib = {"random"};
     fmt::print(stderr, "quantize: no --stats or --calib: data-free calibration (--calib random "
                        "--samples {} --seqlen {})\n",
                a.calib.samples, a.calib.seqlen);
-    run_quantize(defaulted);
-    return;
   }
+  check_repair_args(a.repair, a.calib, a.stats, opts);
+  const bool gptq = quant::scheme_traits(opts.scheme).gptq;
   if (!a.report.empty()) quant::check_report_path(a.report);
   std::vector<std::string> inputs = a.calib.calib;
   inputs.push_back(a.stats);
@@ -203,11 +200,13 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_option("--save-stats", a->save_stats,
                   "when calibrating here, also save the statistics to this file");
   cmd->add_option("--scheme", a->scheme,
-                  "fptq-plus (the default recipe: fptq + outlier-token isolation + g32 "
-                  "importance-weighted int4 scales), fptq (the paper's method exactly), "
+                  "fptq-plus (the default recipe: fptq + AWQ scales + g32 importance-weighted "
+                  "int4 scales + per-token dynamic activations + outlier-token isolation for "
+                  "static points), fptq-plus-gptq, fptq (the paper's method exactly), "
                   "fptq-gptq, w4a8-naive, w4a8-dynamic, w8a8-smoothquant, w4a16-rtn, w4a16-gptq; "
-                  "passes switched on/off after the name: +isolate, -isolate, +weighted, "
-                  "+search, +q4_0, +g32 ... (e.g. fptq+isolate, fptq-plus-isolate)")
+                  "passes switched on/off after the name: +awq, +weighted, +search, +q4_0, "
+                  "+g32 ... +g256, +dynamic, +isolate, +laedyn, or -PASS (e.g. fptq+isolate, "
+                  "fptq-plus-awq)")
       ->capture_default_str();
   cmd->add_option("--isolate-outliers", a->isolate,
                   "outlier-token isolation: static ranges from ordinary tokens, tokens the "

@@ -109,6 +109,13 @@ float ChannelStats::bound() const {
   return b;
 }
 
+std::vector<double> ChannelStats::mean_sq() const {
+  const double t = double(std::max<int64_t>(tokens_, 1));
+  std::vector<double> m(sum_sq_.size());
+  for (size_t j = 0; j < m.size(); ++j) m[j] = sum_sq_[j] / t;
+  return m;
+}
+
 float ChannelStats::ordinary_bound() const {
   float b = 0.0f;
   for (float m : ordinary_max_abs_) b = std::max(b, m);

@@ -71,6 +71,9 @@ class ChannelStats {
   const std::vector<float>& max_abs() const { return max_abs_; }
   // Σ_t x[t, j]² over the finite values: [channels].
   const std::vector<double>& sum_sq() const { return sum_sq_; }
+  // E[x_j²] = Σ_t x[t, j]² / max(tokens, 1): [channels] (the importance of
+  // the weighted int4 search and of the AWQ search).
+  std::vector<double> mean_sq() const;
   // m_j over the rows that were not outlier tokens: [channels] (= max_abs()
   // for stats loaded from a file written before isolation existed; see
   // has_ordinary()).

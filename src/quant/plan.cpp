@@ -415,6 +415,7 @@ QuantPlan plan_quantization(const io::ModelFile& src, const CalibStatsSet& stats
       } else if (opts.awq && has_norm(kind) && p.strategy != ActMode::Fp &&
                  tr.weights == WeightFormat::Int4 && tr.eq == Equalization::Lae) {
         std::vector<std::vector<float>> ws;
+        std::vector<int64_t> rows;
         std::vector<AwqConsumer> cons;
         int64_t group = 0;
         for (const auto& t : plan.tensors) {
@@ -424,14 +425,14 @@ QuantPlan plan_quantization(const io::ModelFile& src, const CalibStatsSet& stats
           // A mapped GGUF: drop the pages just read, so planning a streamed
           // model does not make the whole file resident.
           if (src.format == "gguf") release_mapped_pages(ti.data, ti.nbytes);
-          cons.push_back({ws.back(), t.n});
+          rows.push_back(t.n);
           group = t.group;
         }
+        // Spans into ws once it has stopped growing.
+        for (size_t c = 0; c < ws.size(); ++c) cons.push_back({ws[c], rows[c]});
         if (!cons.empty()) {
-          for (size_t c = 0; c < cons.size(); ++c) cons[c].w = ws[c];
-          std::vector<float> msq(size_t(st.channels()));
-          const double tokens = double(std::max<int64_t>(st.tokens(), 1));
-          for (size_t j = 0; j < msq.size(); ++j) msq[j] = float(st.sum_sq()[j] / tokens);
+          const std::vector<double> m2 = st.mean_sq();
+          const std::vector<float> msq(m2.begin(), m2.end());
           const AwqResult ar = awq_search(
               cons, st.channels(), msq,
               Int4Config{group == st.channels() && opts.int4.group == 0 ? 0 : group, opts.int4.rule});
@@ -480,10 +481,10 @@ QuantPlan plan_quantization(const io::ModelFile& src, const CalibStatsSet& stats
       const ChannelStats& st = stats.points.at(t.point);
       const PointPlan* pp = plan.find_point(t.point);
       FPTQ_CHECK(pp != nullptr && st.channels() == t.k);
-      const double tokens = double(std::max<int64_t>(st.tokens(), 1));
+      const std::vector<double> m2 = st.mean_sq();
       t.importance.resize(size_t(t.k));
       for (size_t j = 0; j < t.importance.size(); ++j) {
-        double v = st.sum_sq()[j] / tokens;
+        double v = m2[j];
         if (!pp->fold.empty()) v /= double(pp->fold[j]) * double(pp->fold[j]);
         t.importance[j] = float(v);
       }
