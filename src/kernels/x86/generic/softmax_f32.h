@@ -4,13 +4,16 @@
 #include <cstdint>
 
 #include "kernels/x86/generic/exp_f32.h"
+#include "kernels/x86/generic/lanes16.h"
 
 namespace fptq::kernels::generic {
 
 // x: [n], in place. Pass 1: max (exact, any order). Pass 2: x[i] =
-// exp(x[i] - max), summed in one vector accumulator. Pass 3: x[i] *= 1/sum.
-template <class V>
+// exp(x[i] - max), summed in one 16-lane accumulator (lane i mod 16, zero
+// padded, then the 16-lane tree). Pass 3: x[i] *= 1/sum.
+template <class V0>
 void softmax_f32(float* x, int64_t n) {
+  using V = Lanes16<V0>;
   if (n == 0) return;
   constexpr int64_t L = V::kLanes;
   using R = typename V::Reg;
