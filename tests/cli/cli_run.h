@@ -30,10 +30,12 @@ struct CliRun {
   std::string out, err;
 };
 
-inline CliRun fptq(const std::string& args) {
+// Runs bin/fptq with `args`; `env` (for example "FPTQ_ISA=ref") is set for
+// that one process when not empty.
+inline CliRun fptq(const std::string& args, const std::string& env = "") {
   testing::TempDir dir;
   const auto bin = testing::build_dir() / "bin" / "fptq";
-  const std::string cmd = quoted(bin.string()) + " " + args + " >" +
+  const std::string cmd = (env.empty() ? "" : "env " + env + " ") + quoted(bin.string()) + " " + args + " >" +
                           quoted((dir / "out").string()) + " 2>" + quoted((dir / "err").string());
   const int raw = std::system(cmd.c_str());
   CliRun r;

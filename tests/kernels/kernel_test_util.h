@@ -7,6 +7,8 @@
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <functional>
 #include <random>
 #include <string>
@@ -65,6 +67,33 @@ inline void fill_uniform(float* p, int64_t n, uint32_t seed, float lo = -1.0f, f
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> dist(lo, hi);
   for (int64_t i = 0; i < n; ++i) p[i] = dist(rng);
+}
+
+// The numerics contract (docs/numerics.md): actual[i] has the same bits as
+// expected[i] for all i < n (any NaN equals any NaN: which operand's payload
+// an instruction propagates is not part of the contract). On failure reports
+// how many differ and the first: index, both values and their bit patterns.
+inline ::testing::AssertionResult bits_equal(const float* expected, const float* actual,
+                                             int64_t n) {
+  int64_t bad = 0, first = -1;
+  for (int64_t i = 0; i < n; ++i) {
+    if (std::isnan(expected[i]) && std::isnan(actual[i])) continue;
+    uint32_t e = 0, a = 0;
+    std::memcpy(&e, expected + i, 4);
+    std::memcpy(&a, actual + i, 4);
+    if (e == a) continue;
+    if (first < 0) first = i;
+    ++bad;
+  }
+  if (bad == 0) return ::testing::AssertionSuccess();
+  uint32_t e = 0, a = 0;
+  std::memcpy(&e, expected + first, 4);
+  std::memcpy(&a, actual + first, 4);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, " (0x%08x vs 0x%08x)", unsigned(e), unsigned(a));
+  return ::testing::AssertionFailure() << bad << " of " << n << " values differ in bits; first index "
+                                       << first << ": expected " << expected[first] << ", actual "
+                                       << actual[first] << buf;
 }
 
 // Checks |actual[i] - expected[i]| <= tol(i) for all i < n; on failure
