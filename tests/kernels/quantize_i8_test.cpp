@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cfloat>
+
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -64,10 +66,13 @@ TEST_P(QuantizeI8, RowMatchesRefBitForBit) {
       for (bool specials : {false, true})
         // Static, dynamic, static with isolation (the row max 1e6 exceeds
         // 127Δ: the row's own scale) and isolation that keeps the static Δ.
-        for (float delta : {kDelta, 0.0f, -kDelta, -1e5f}) {
+        // Tiny and subnormal static scales (x / Δ overflows to ±Inf and
+        // saturates) are part of the contract too.
+        for (float delta : {kDelta, 0.0f, -kDelta, -1e5f, FLT_MIN, 1e-40f, -1e-40f}) {
           Buffer x(n, misalign);
           fill_row(x.data(), n, uint32_t(n * 3 + misalign), kDelta);
           if (specials) add_specials(x.data(), n);
+          if (n > 9) x[9] = 1e-40f, x[n - 1] = -3e-39f;  // subnormal inputs
           std::vector<int8_t> want(size_t(n) + 1), got(size_t(n) + 2, int8_t(99));
           const float dw = rt.quantize_row_i8(x.data(), delta, want.data(), n);
           const float dg = kt.quantize_row_i8(x.data(), delta, got.data() + misalign, n);
