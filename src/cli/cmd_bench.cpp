@@ -33,6 +33,7 @@
 #include "core/thread_pool.h"
 #include "core/timer.h"
 #include "io/ggml_types.h"
+#include "io/output_path.h"
 #include "kernels/dispatch.h"
 #include "model/kv_cache.h"
 #include "model/model.h"
@@ -282,6 +283,8 @@ void run_bench(const BenchArgs& a) {
     if (n > 0) tests.emplace_back(0, n);
   }
   if (tests.empty()) fail("nothing to run: -p and -n are all 0");
+  // The log is appended to (it may be a pipe or /dev/stdout), never the model.
+  io::check_output_path(a.output, "-o/--output", a.model, {}, /*append=*/true);
   std::vector<int> threads = a.threads;
   if (threads.empty()) threads.push_back(ThreadPool::hardware_threads());
 

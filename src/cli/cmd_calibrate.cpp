@@ -51,8 +51,7 @@ void run_calibrate(const CalibrateArgs& a) {
   qopts.policy.v1 = a.v1;
   quant::validate_options(qopts);
   const std::string out = a.out.empty() ? default_stats_path(a.model) : a.out;
-  io::check_output_path(out, "-o/--output", a.model, a.calib.calib);
-  io::check_output_path(a.report, "--report", a.model, a.calib.calib);
+  io::check_output_paths({{out, "-o/--output"}, {a.report, "--report"}}, a.model, a.calib.calib);
 
   ThreadPool pool(a.threads);
   Timer timer;

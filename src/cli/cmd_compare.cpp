@@ -17,6 +17,7 @@
 #include "cli/commands.h"
 #include "cli/eval_model.h"
 #include "core/error.h"
+#include "core/signal_cleanup.h"
 #include "core/thread_pool.h"
 #include "core/timer.h"
 #include "eval/kl_base.h"
@@ -67,6 +68,7 @@ class OutputDir {
             fmt::format("fptq-compare-{}-{}", ::getpid(), uint64_t(now_seconds() * 1e6));
     std::filesystem::create_directories(path_);
     temporary_ = true;
+    on_signal_ = SignalCleanup(path_.string(), true);
   }
   ~OutputDir() {
     std::error_code ec;
@@ -78,6 +80,7 @@ class OutputDir {
  private:
   std::filesystem::path path_;
   bool temporary_ = false;
+  SignalCleanup on_signal_;
 };
 
 struct Row {

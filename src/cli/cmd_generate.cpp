@@ -1,5 +1,6 @@
 // fptq generate MODEL -p TEXT -n N: text continuation, streamed to stdout.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -20,6 +21,9 @@
 
 namespace fptq::cli {
 namespace {
+
+// The token budget of a model whose file states no context length.
+constexpr int64_t kMaxUnknownContext = 131072;
 
 struct GenerateArgs {
   std::string model;
@@ -73,8 +77,21 @@ void run_generate(const GenerateArgs& a) {
   }
   if (ids.empty()) fail("the prompt gives no tokens");
   const int64_t n_prompt = int64_t(ids.size());
+  // The cache is sized from the options: bound them by the model's context
+  // before allocating (a model without one: kMaxUnknownContext).
+  const int64_t ctx = model->config().context_length > 0 ? model->config().context_length
+                                                         : kMaxUnknownContext;
+  if (n_prompt >= ctx)
+    fail("the prompt is {} tokens; the model's context holds {}: shorten the prompt", n_prompt, ctx);
+  int64_t n_predict = a.n_predict;
+  if (n_prompt + n_predict > ctx) {
+    n_predict = ctx - n_prompt;
+    fmt::print(stderr, "generate: -n {} capped to {}: the prompt ({}) and the new tokens fill the "
+                       "model's context ({})\n",
+               a.n_predict, n_predict, n_prompt, ctx);
+  }
 
-  model::KvCache cache(model->config(), n_prompt + std::max<int64_t>(a.n_predict, 1));
+  model::KvCache cache(model->config(), n_prompt + std::max<int64_t>(n_predict, 1));
   TextStream out(*tok);
   out.update(ids, false);  // echo the prompt
 
@@ -85,13 +102,18 @@ void run_generate(const GenerateArgs& a) {
 
   Timer gen_timer;
   int64_t generated = 0, decode_steps = 0;
-  while (generated < a.n_predict) {
+  while (generated < n_predict) {
+    for (float v : logits)
+      if (!std::isfinite(v))
+        fail("the model produced a non-finite logit ({}) at token {}: its weights or activations "
+             "overflow (try `fptq perplexity --f32` on the base model)",
+             v, n_prompt + generated);
     const int32_t next = sampler.sample(logits);
     if (tok->is_end_of_generation(next)) break;
     ids.push_back(next);
     ++generated;
     out.update(ids, false);
-    if (generated == a.n_predict) break;
+    if (generated == n_predict) break;
     const int32_t one[1] = {next};
     model->forward(one, cache, pool, model::Logits::last, logits, emulation.get());
     ++decode_steps;

@@ -104,9 +104,9 @@ void run_quantize(const QuantizeArgs& args) {
   if (!a.report.empty()) quant::check_report_path(a.report);
   std::vector<std::string> inputs = a.calib.calib;
   inputs.push_back(a.stats);
-  io::check_output_path(a.out, "-o/--output", a.model, inputs);
-  io::check_output_path(a.save_stats, "--save-stats", a.model, inputs);
-  io::check_output_path(a.report, "--report", a.model, inputs);
+  io::check_output_paths(
+      {{a.out, "-o/--output"}, {a.save_stats, "--save-stats"}, {a.report, "--report"}}, a.model,
+      inputs);
   Timer timer;
   ThreadPool pool(a.threads);
   const auto file = io::open_model(a.model);

@@ -57,8 +57,7 @@ void run_report(const ReportArgs& a) {
   std::vector<std::string> inputs = a.pair.calib.calib;
   for (const std::string* f : {&a.pair.quantized, &a.pair.stats, &a.sensitivity})
     if (!f->empty()) inputs.push_back(*f);
-  io::check_output_path(a.out, "-o/--output", a.pair.model, inputs);
-  io::check_output_path(a.json, "--json", a.pair.model, inputs);
+  io::check_output_paths({{a.out, "-o/--output"}, {a.json, "--json"}}, a.pair.model, inputs);
   Timer timer;
   ThreadPool pool(a.threads);
   std::optional<report::SensitivityResult> sens;

@@ -23,6 +23,7 @@
 #include "cli/pair_args.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/signal_cleanup.h"
 #include "core/thread_pool.h"
 #include "core/timer.h"
 #include "eval/kl_base.h"
@@ -160,6 +161,7 @@ void write_kept_model(const SensArgs& a, const LoadedPair& lp, const std::set<st
 // A temporary file removed on destruction.
 struct TempFile {
   std::string path;
+  SignalCleanup on_signal;
   ~TempFile() {
     std::error_code ec;
     if (!path.empty()) std::filesystem::remove(path, ec);
@@ -175,8 +177,7 @@ void run_sensitivity(const SensArgs& a) {
   std::vector<std::string> inputs = a.pair.calib.calib;
   for (const std::string* f : {&a.text, &a.ranking, &a.pair.quantized, &a.pair.stats})
     if (!f->empty()) inputs.push_back(*f);
-  io::check_output_path(a.output, "-o/--output", a.pair.model, inputs);
-  io::check_output_path(a.json, "--json", a.pair.model, inputs);
+  io::check_output_paths({{a.output, "-o/--output"}, {a.json, "--json"}}, a.pair.model, inputs);
   Timer timer;
   ThreadPool pool(a.threads);
   const report::UnitBy by = report::parse_unit_by(a.by);
@@ -250,6 +251,7 @@ void run_sensitivity(const SensArgs& a) {
     q8_twin.path = (std::filesystem::temp_directory_path() /
                     fmt::format("fptq-sensitivity-q8-{}.gguf", ::getpid()))
                        .string();
+    q8_twin.on_signal = SignalCleanup(q8_twin.path, false);
     quant::QuantizeOptions qo = twin_options(pair);
     const auto all = report::all_points(pair.cfg);
     qo.keep_q8 = report::keep_fp_patterns(pair.cfg, std::set<std::string>(all.begin(), all.end()));

@@ -2,7 +2,9 @@
 // sets the exit status.
 #include <charconv>
 #include <csignal>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <fstream>
 #include <iterator>
@@ -12,6 +14,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/signal_cleanup.h"
 #include "core/thread_pool.h"
 
 namespace fptq::cli {
@@ -50,6 +53,9 @@ int main(int argc, char** argv) {
   // A write past the file-size limit (ulimit -f) must fail with EFBIG and be
   // reported like a full disk, not kill the process mid-write.
   std::signal(SIGXFSZ, SIG_IGN);
+  // Temporary files and folders go with the process on Ctrl-C / SIGTERM, and
+  // a mapped input truncated under us (SIGBUS) ends in one clear line.
+  fptq::install_signal_cleanup();
   CLI::App app{
       "fptq: FPTQ W4A8 post-training quantization of LLaMA-family models, and a CPU engine "
       "to run them.\nMODEL is a GGUF file or a Hugging Face model directory."};
@@ -80,6 +86,13 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::fflush(stdout);
     fmt::print(stderr, "fptq: error: {}\n", e.what());
+    return 1;
+  }
+  // Results printed to a full disk, a closed pipe or /dev/full are lost:
+  // say so and fail instead of exiting 0.
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    fmt::print(stderr, "fptq: error: writing the results to standard output failed: {}\n",
+               std::strerror(errno));
     return 1;
   }
   return 0;

@@ -62,6 +62,7 @@ std::unique_ptr<LoadedPair> load_pair(const PairArgs& a, ThreadPool& pool, const
     out->temp_dir = std::filesystem::temp_directory_path() /
                     fmt::format("fptq-{}-{}-{}", command, ::getpid(), uint64_t(now_seconds() * 1e6));
     std::filesystem::create_directories(out->temp_dir);
+    out->temp_dir_on_signal = SignalCleanup(out->temp_dir.string(), true);
     out->q_path = (out->temp_dir / ("quantized." + a.scheme + ".gguf")).string();
     fmt::print(stderr, "{}: quantizing with {} into a temporary file\n", command, a.scheme);
     quant::quantize_model(fp, *out->stats, qo, out->q_path, pool, {}, gptq ? &data : nullptr);

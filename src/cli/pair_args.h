@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "core/signal_cleanup.h"
 #include "cli/calib_args.h"
 #include "core/thread_pool.h"
 #include "quant/calib_stats.h"
@@ -35,6 +36,7 @@ struct LoadedPair {
   std::optional<quant::CalibStatsSet> stats;
   std::string q_path;                  // the quantized file (maybe temporary)
   std::filesystem::path temp_dir;      // removed on destruction when set
+  SignalCleanup temp_dir_on_signal;    // ... and on Ctrl-C / SIGTERM
   LoadedPair() = default;
   LoadedPair(const LoadedPair&) = delete;
   LoadedPair& operator=(const LoadedPair&) = delete;

@@ -13,9 +13,31 @@
 
 namespace fptq {
 
+namespace {
+
+const char* file_kind(mode_t m) {
+  if (S_ISDIR(m)) return "a directory";
+  if (S_ISCHR(m)) return "a character device";
+  if (S_ISBLK(m)) return "a block device";
+  if (S_ISFIFO(m)) return "a FIFO";
+  if (S_ISSOCK(m)) return "a socket";
+  return "not a regular file";
+}
+
+}  // namespace
+
+void require_replaceable(const std::string& path, std::string_view what) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return;  // absent (or a dangling link): a new file
+  if (S_ISREG(st.st_mode)) return;
+  fail("{} '{}' is {}: fptq writes regular files only (it would replace it); choose a file path",
+       what, path, file_kind(st.st_mode));
+}
+
 void write_file_atomic(const std::string& path, std::string_view bytes) {
   namespace fs = std::filesystem;
   if (path.empty()) fail("cannot write a file with an empty name");
+  require_replaceable(path);
   const fs::path target(path);
   std::string name = target.filename().string();
   name.insert(0, 1, '.');
@@ -47,6 +69,12 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
     const int err = errno;
     ::unlink(tmpl.c_str());
     fail("{}: close failed: {}", path, std::strerror(err));
+  }
+  try {
+    require_replaceable(path);
+  } catch (...) {
+    ::unlink(tmpl.c_str());
+    throw;
   }
   if (std::rename(tmpl.c_str(), path.c_str()) != 0) {
     const int err = errno;

@@ -26,7 +26,31 @@ void pause_or_yield(int iteration) {
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads) {
-  for (int t = 1; t < n_threads_; ++t) workers_.emplace_back([this, t] { worker_loop(t); });
+  if (n_threads_ > max_threads())
+    fail("{} threads requested: at most {} on this machine ({} × its {} hardware threads; "
+         "more only slows the work down)",
+         n_threads_, max_threads(), kThreadsPerCore, hardware_threads());
+  try {
+    workers_.reserve(size_t(n_threads_ - 1));
+    for (int t = 1; t < n_threads_; ++t) workers_.emplace_back([this, t] { worker_loop(t); });
+  } catch (const std::exception& e) {
+    // The system refused a thread (process limits): stop and join the ones
+    // started, then report it as bad input (never std::terminate).
+    const int started = int(workers_.size()) + 1;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+      ++sleep_gen_;
+    }
+    cv_.notify_all();
+    for (auto& w : workers_) w.join();
+    fail("cannot start thread {} of {}: {} (lower --threads)", started + 1, n_threads_, e.what());
+  }
+}
+
+int ThreadPool::max_threads() {
+  const int64_t m = int64_t(kThreadsPerCore) * hardware_threads();
+  return int(m < kMaxThreadsCap ? m : kMaxThreadsCap);
 }
 
 ThreadPool::~ThreadPool() {

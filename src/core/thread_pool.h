@@ -18,7 +18,9 @@ namespace fptq {
 
 class ThreadPool {
  public:
-  // n_threads >= 1 (values < 1 are treated as 1).
+  // n_threads >= 1 (values < 1 are treated as 1). Throws fptq::Error when
+  // n_threads > max_threads() or the system cannot start a thread (the
+  // threads already started are joined first).
   explicit ThreadPool(int n_threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
@@ -33,6 +35,13 @@ class ThreadPool {
 
   // Number of hardware threads (at least 1).
   static int hardware_threads();
+
+  // The most threads a pool may have: kThreadsPerCore per hardware thread,
+  // at most kMaxThreadsCap (a bound on every user's --threads: a huge value
+  // would exhaust the process table for every program on the machine).
+  static int max_threads();
+  static constexpr int kThreadsPerCore = 4;
+  static constexpr int kMaxThreadsCap = 1024;
 
  private:
   void worker_loop(int thread);

@@ -61,6 +61,11 @@ MmluResult evaluate_mmlu(const model::Model& model, const tok::Tokenizer& tok,
       model.config().context_length > 0 ? model.config().context_length : kFallbackContext;
   int64_t longest_letter = 0;
   for (const auto& c : letters.cont) longest_letter = std::max(longest_letter, int64_t(c.size()));
+  // A prompt needs at least one token of its own before the answer.
+  if (max_ctx < longest_letter + 1)
+    fail("MMLU: the model's context length ({} tokens) is too short: the answer alone takes {} "
+         "and the prompt needs at least one more",
+         max_ctx, longest_letter);
   MmluResult res;
   std::vector<float> logits, cont_logits;
   for (size_t si = 0; si < subjects.size(); ++si) {

@@ -91,6 +91,10 @@ PerplexityResult perplexity(const model::Model& model, const tok::Tokenizer& tok
     if (progress) progress({w + 1, res.n_windows, acc.stats(), timer.elapsed()});
   }
   res.stats = acc.stats();
+  if (res.stats.n > 0 && !(std::isfinite(res.stats.ppl) && std::isfinite(res.stats.ppl_stderr)))
+    fail("perplexity: PPL overflows (mean NLL {:.4g} nats per token): the model's logits are far "
+         "out of range on this text",
+         res.stats.mean_nll);
   res.seconds = timer.elapsed();
   return res;
 }

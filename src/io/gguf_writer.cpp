@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "core/checked_math.h"
+#include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/signal_cleanup.h"
 #include "io/gguf_format.h"
 
 namespace fptq::io {
@@ -108,6 +110,7 @@ class TempFile {
     name_ = target + ".tmp.XXXXXX";
     fd_ = ::mkstemp(name_.data());
     if (fd_ < 0) fail("{}: cannot create a temp file: {}", target, std::strerror(errno));
+    on_signal_ = SignalCleanup(name_, false);
   }
   ~TempFile() {
     if (fd_ >= 0) ::close(fd_);
@@ -122,6 +125,7 @@ class TempFile {
     const int fd = fd_;
     fd_ = -1;
     if (::close(fd) != 0) fail("{}: close failed: {}", target_, std::strerror(errno));
+    require_replaceable(target_);
     if (::rename(name_.c_str(), target_.c_str()) != 0)
       fail("{}: cannot rename the temp file into place: {}", target_, std::strerror(errno));
     committed_ = true;
@@ -138,6 +142,7 @@ class TempFile {
  private:
   std::string target_, name_;
   int fd_ = -1;
+  SignalCleanup on_signal_;
   bool committed_ = false;
 };
 

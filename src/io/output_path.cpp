@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 
 namespace fptq::io {
@@ -33,11 +34,12 @@ std::string clash(const fs::path& out, const std::string& in) {
 }  // namespace
 
 void check_output_path(const std::string& out, std::string_view what, const std::string& model,
-                       const std::vector<std::string>& other_inputs) {
+                       const std::vector<std::string>& other_inputs, bool append) {
   if (out.empty()) return;
   const fs::path o(out);
   std::error_code ec;
   if (fs::is_directory(o, ec)) fail("{} '{}' is a directory", what, out);
+  if (!append) require_replaceable(out, what);
   if (const std::string in = clash(o, model); !in.empty())
     fail("{} '{}' is the input model '{}': choose another path", what, out, in);
   for (const std::string& f : other_inputs) {
@@ -47,6 +49,22 @@ void check_output_path(const std::string& out, std::string_view what, const std:
   const fs::path parent = o.parent_path().empty() ? fs::path(".") : o.parent_path();
   if (!fs::is_directory(parent, ec))
     fail("{} '{}': folder '{}' does not exist", what, out, parent.string());
+}
+
+void check_output_paths(const std::vector<OutputOption>& outs, const std::string& model,
+                        const std::vector<std::string>& other_inputs) {
+  for (const OutputOption& o : outs) check_output_path(o.path, o.what, model, other_inputs);
+  for (size_t i = 0; i < outs.size(); ++i)
+    for (size_t j = i + 1; j < outs.size(); ++j) {
+      const std::string &a = outs[i].path, &b = outs[j].path;
+      if (a.empty() || b.empty()) continue;
+      std::error_code ea, eb;
+      const fs::path ca = fs::weakly_canonical(fs::absolute(a), ea);
+      const fs::path cb = fs::weakly_canonical(fs::absolute(b), eb);
+      if (same_file(a, b) || (!ea && !eb && ca == cb))
+        fail("{} '{}' and {} '{}' are the same file: give each output its own path", outs[i].what,
+             a, outs[j].what, b);
+    }
 }
 
 }  // namespace fptq::io

@@ -1,5 +1,6 @@
 #include "model/config.h"
 
+#include <cmath>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -50,7 +51,10 @@ LlamaConfig read_config(const io::ModelFile& file) {
   positive(p + "attention.head_count_kv", c.n_kv_head);
   if (c.context_length < 0) fail("{}: {}context_length = {} is negative", where, p, c.context_length);
   if (!(c.rope_freq_base > 0)) fail("{}: {}rope.freq_base = {} must be positive", where, p, c.rope_freq_base);
-  if (!(c.rms_eps > 0)) fail("{}: {}attention.layer_norm_rms_epsilon = {} must be positive", where, p, c.rms_eps);
+  if (!(c.rms_eps > 0 && c.rms_eps < 1))
+    fail("{}: {}attention.layer_norm_rms_epsilon = {} must be in (0, 1)", where, p, c.rms_eps);
+  if (!std::isfinite(c.rope_freq_base))
+    fail("{}: {}rope.freq_base = {} must be finite", where, p, c.rope_freq_base);
 
   if (c.dim % c.n_head != 0) {
     fail("{}: embedding_length {} is not a multiple of head_count {}", where, c.dim, c.n_head);

@@ -374,6 +374,12 @@ void assemble(Run& r, const QuantPlan& plan, const std::string& out_path) {
     out.close();
   }
   std::error_code ec;
+  try {
+    require_replaceable(out_path);
+  } catch (...) {
+    fs::remove(tmp, ec);
+    throw;
+  }
   fs::rename(tmp, out_path, ec);
   if (ec) {
     fs::remove(tmp, ec);

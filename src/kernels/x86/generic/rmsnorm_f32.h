@@ -12,9 +12,18 @@ namespace fptq::kernels::generic {
 // then out[i] = (x[i] * scale) * weight[i].
 // The factor 1 / sqrt(mean(x^2) + eps) of a row x: [n], n > 0 (shared with
 // the fused RMSNorm -> int8 kernel, which must match rmsnorm_f32 bit for bit).
+// When the binary32 sum of squares overflows (finite activations beyond
+// ~1e18), the contract's fallback: the sum in binary64, in index order, and
+// the scale 1 / sqrt(sum / n + eps) in binary64 rounded once to binary32.
 template <class V>
 float rms_scale(const float* x, float eps, int64_t n) {
-  return 1.0f / std::sqrt(dot_f32<V>(x, x, n) / float(n) + eps);
+  const float ss = dot_f32<V>(x, x, n);
+  if (ss == __builtin_inff()) {
+    double s = 0.0;
+    for (int64_t i = 0; i < n; ++i) s += double(x[i]) * double(x[i]);
+    return float(1.0 / __builtin_sqrt(s / double(n) + double(eps)));
+  }
+  return 1.0f / std::sqrt(ss / float(n) + eps);
 }
 
 template <class V>
