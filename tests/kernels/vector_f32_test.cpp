@@ -308,6 +308,28 @@ TEST(VectorF32Spec, SiluAndRmsnormWithinBound) {
   }
 }
 
+// Finite activations whose squares overflow binary32 (|x| ~ 1e20; the issue
+// saw ~1e18 after a few blocks): the sum of squares falls back to binary64,
+// so the row is normalized as the exact formula says instead of becoming 0.
+TEST(VectorF32Spec, RmsnormOfHugeFiniteRows) {
+  const int64_t n = 576;
+  std::vector<float> x(static_cast<size_t>(n)), w(static_cast<size_t>(n)), out(static_cast<size_t>(n));
+  fill_uniform(x.data(), n, 12, -1.0f, 1.0f);
+  fill_uniform(w.data(), n, 13, 0.5f, 1.5f);
+  for (float& v : x) v *= 1e20f;
+  ref::rmsnorm_f32(x.data(), w.data(), 1e-5f, out.data(), n);
+  double ss = 0;
+  for (float v : x) ss += double(v) * double(v);
+  const double scale = 1 / std::sqrt(ss / double(n) + 1e-5);
+  for (int64_t i = 0; i < n; ++i) {
+    const double e = double(x[size_t(i)]) * scale * double(w[size_t(i)]);
+    ASSERT_TRUE(std::isfinite(out[size_t(i)])) << i;
+    // binary64 sum, divide, add, sqrt, reciprocal: the scale rounded once to
+    // binary32 (u); two output multiplies 2u.
+    EXPECT_NEAR(out[size_t(i)], e, 4 * kEps * std::fabs(e)) << i;
+  }
+}
+
 // The public wrappers run the active ISA's kernels.
 TEST(VectorF32Public, WrappersUseActiveIsa) {
   const KernelTable& k = active_kernels();
