@@ -14,6 +14,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/input_file.h"
 #include "core/signal_cleanup.h"
 #include "core/thread_pool.h"
 
@@ -40,11 +41,7 @@ void add_threads_option(CLI::App& cmd, int* threads) {
 }
 
 std::string read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open for reading", path);
-  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) fail("{}: read error", path);
-  return s;
+  return read_text_input(path, "text file");
 }
 
 }  // namespace fptq::cli

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "core/input_file.h"
 
 namespace fptq::eval {
 namespace {
@@ -176,10 +177,10 @@ std::vector<MmluQuestion> read_mmlu_split(const std::string& dir, std::string_vi
                                           std::string_view split) {
   const std::filesystem::path p = std::filesystem::path(dir) / std::string(split) /
                                   (std::string(subject) + "_" + std::string(split) + ".csv");
-  std::ifstream in(p, std::ios::binary);
-  if (!in) fail("{}: cannot open (is --data the MMLU folder with dev/ and test/?)", p.string());
-  const std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return parse_mmlu_csv(s, p.string());
+  std::error_code ec;
+  if (!std::filesystem::exists(p, ec))
+    fail("{}: no such file (is --data the MMLU folder with dev/ and test/?)", p.string());
+  return parse_mmlu_csv(read_text_input(p.string(), "MMLU file"), p.string());
 }
 
 char mmlu_letter(int i) {

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "io/json_file.h"
+#include "io/model_file.h"
 
 namespace fptq::io {
 using nlohmann::json;
@@ -62,6 +63,10 @@ HfConfig parse_hf_config(const json& cfg, std::string_view where) {
         where, c.architecture);
 
   c.n_layer = positive(cfg, "num_hidden_layers", where);
+  // Per-layer tables are sized from this before any tensor is looked up.
+  if (c.n_layer > kMaxLayers)
+    fail("{}: num_hidden_layers = {} is beyond the {} layers fptq supports", where, c.n_layer,
+         kMaxLayers);
   c.n_embd = positive(cfg, "hidden_size", where);
   c.n_ff = positive(cfg, "intermediate_size", where);
   c.n_head = positive(cfg, "num_attention_heads", where);

@@ -5,24 +5,16 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/input_file.h"
 
 namespace fptq::io {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 json read_json_file(const fs::path& path, uint64_t max_bytes) {
-  std::error_code ec;
-  const auto size = fs::file_size(path, ec);
-  if (ec) fail("{}: cannot read: {}", path.string(), ec.message());
-  if (size > max_bytes)
-    fail("{}: {} bytes, larger than the {} byte limit", path.string(), size, max_bytes);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open", path.string());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (!in && !in.eof()) fail("{}: read error", path.string());
+  const std::string text = read_input_file(path.string(), "JSON file", max_bytes);
   try {
-    return json::parse(ss.str());
+    return json::parse(text);
   } catch (const json::exception& e) {
     fail("{}: not valid JSON: {}", path.string(), e.what());
   }

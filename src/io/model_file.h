@@ -18,6 +18,11 @@
 
 namespace fptq::io {
 
+// The most transformer blocks a model may declare (GGUF block_count, HF
+// num_hidden_layers): per-layer tables are sized from it before any tensor is
+// looked up. The largest open models have ~130.
+inline constexpr int64_t kMaxLayers = 4096;
+
 struct TensorInfo {
   std::string name;            // GGUF name, e.g. "blk.3.attn_q.weight"
   GgmlType type = GgmlType::F32;

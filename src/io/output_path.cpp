@@ -1,5 +1,11 @@
 #include "io/output_path.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <system_error>
 
@@ -49,6 +55,25 @@ void check_output_path(const std::string& out, std::string_view what, const std:
   const fs::path parent = o.parent_path().empty() ? fs::path(".") : o.parent_path();
   if (!fs::is_directory(parent, ec))
     fail("{} '{}': folder '{}' does not exist", what, out, parent.string());
+  if (append) {
+    // A FIFO nobody reads would block the open forever: refuse it now.
+    struct stat st {};
+    if (::stat(out.c_str(), &st) == 0 && S_ISFIFO(st.st_mode)) {
+      const int fd = ::open(out.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+      if (fd < 0) fail("{} '{}' is a FIFO that nobody reads", what, out);
+      ::close(fd);
+    }
+    return;
+  }
+  // The folder must take a new file (the atomic write creates one there):
+  // a read-only or pseudo file system fails here, before any work is done.
+  std::string probe = (parent / ".fptq-probe-XXXXXX").string();
+  const int fd = ::mkstemp(probe.data());
+  if (fd < 0)
+    fail("{} '{}': cannot create a file in folder '{}': {}", what, out, parent.string(),
+         std::strerror(errno));
+  ::close(fd);
+  ::unlink(probe.c_str());
 }
 
 void check_output_paths(const std::vector<OutputOption>& outs, const std::string& model,

@@ -45,6 +45,9 @@ LlamaConfig read_config(const io::ModelFile& file) {
     if (v <= 0) fail("{}: {} = {} must be positive", where, what, v);
   };
   positive(p + "block_count", c.n_layer);
+  if (c.n_layer > io::kMaxLayers)
+    fail("{}: {}block_count = {} is beyond the {} layers fptq supports", where, p, c.n_layer,
+         io::kMaxLayers);
   positive(p + "embedding_length", c.dim);
   positive(p + "feed_forward_length", c.ffn_dim);
   positive(p + "attention.head_count", c.n_head);

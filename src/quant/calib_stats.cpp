@@ -12,6 +12,7 @@
 
 #include "core/checked_math.h"
 #include "core/error.h"
+#include "core/input_file.h"
 
 namespace fptq::quant {
 
@@ -402,17 +403,8 @@ void save_calib_stats(const std::string& path, const CalibStatsSet& set) {
 }
 
 CalibStatsSet load_calib_stats(const std::string& path) {
-  std::error_code ec;
-  const uintmax_t size = std::filesystem::file_size(path, ec);
-  if (ec) fail("calib stats '{}': cannot read ({})", path, ec.message());
-  if (size > kMaxFileBytes)
-    fail("calib stats '{}': {} bytes is larger than the {} byte limit", path, size, kMaxFileBytes);
-  std::ifstream f(path, std::ios::binary);
-  if (!f) fail("calib stats '{}': cannot open", path);
-  std::string text(size_t(size), '\0');
-  f.read(text.data(), std::streamsize(size));
-  if (f.gcount() != std::streamsize(size)) fail("calib stats '{}': short read", path);
-  return parse_calib_stats(text, "calib stats '" + path + "'");
+  return parse_calib_stats(read_input_file(path, "calib stats", kMaxFileBytes),
+                           "calib stats '" + path + "'");
 }
 
 }  // namespace fptq::quant

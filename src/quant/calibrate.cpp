@@ -7,7 +7,9 @@
 #include <limits>
 #include <random>
 
+#include "core/checked_math.h"
 #include "core/error.h"
+#include "core/input_file.h"
 #include "core/sha256.h"
 #include "core/timer.h"
 #include "model/kv_cache.h"
@@ -29,11 +31,7 @@ uint64_t uniform_below(std::mt19937_64& rng, uint64_t n) {
 }
 
 std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("calibration text '{}': cannot open for reading", path);
-  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) fail("calibration text '{}': read error", path);
-  return s;
+  return read_text_input(path, "calibration text");
 }
 
 // Runs every sequence through the model with `obs` attached.
@@ -133,6 +131,13 @@ CalibData make_calib_data(const tok::Tokenizer& tok, const model::LlamaConfig& c
   const bool bos = tok.add_bos_by_default() && tok.bos_id() >= 0;
   std::mt19937_64 rng(opts.seed);
   if (opts.text_files.empty()) {
+    // Random sequences are drawn up front: bound their size first (a text's
+    // windows are bounded by the text, which is bounded by its reader).
+    int64_t tokens = 0;
+    if (!checked_mul(samples, seqlen, &tokens) || tokens > kMaxRandomCalibTokens)
+      fail("calibration: --samples {} × --seqlen {} random tokens exceed the bound of {} tokens "
+           "(calibration sets are usually ~10^5 tokens): lower --samples",
+           samples, seqlen, kMaxRandomCalibTokens);
     d.provenance.source = "random";
     const uint64_t n_vocab = uint64_t(cfg.n_vocab);
     for (int64_t i = 0; i < samples; ++i) {

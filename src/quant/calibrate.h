@@ -54,6 +54,10 @@ struct CalibData {
 
 // Builds the sequences. Throws fptq::Error when samples or seqlen is < 1, a
 // file cannot be read, or the text yields fewer than 2 tokens.
+// The most random calibration tokens one run draws (samples × seqlen, after
+// the seqlen is clamped to the context): 2^26 token ids, 256 MiB.
+inline constexpr int64_t kMaxRandomCalibTokens = int64_t(1) << 26;
+
 CalibData make_calib_data(const tok::Tokenizer& tok, const model::LlamaConfig& cfg,
                           const CalibOptions& opts);
 

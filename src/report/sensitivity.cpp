@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/input_file.h"
 #include "model/engine_plan.h"
 #include "model/model.h"
 #include "model/weights.h"
@@ -210,12 +211,12 @@ SensitivityResult parse_sensitivity_json(const std::string& text, const std::str
   return r;
 }
 
+// A ranking holds one row per layer input or group: far below this.
+constexpr uint64_t kMaxRankingBytes = uint64_t(256) << 20;
+
 SensitivityResult read_sensitivity(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot read", path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_sensitivity_json(ss.str(), path);
+  return parse_sensitivity_json(read_input_file(path, "sensitivity ranking", kMaxRankingBytes),
+                                path);
 }
 
 std::string format_ranking(const SensitivityResult& r, int64_t limit) {
