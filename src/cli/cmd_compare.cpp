@@ -268,9 +268,11 @@ void add_compare_command(CLI::App& app) {
   cmd->add_option("--protocol", a->protocol, "llamacpp or gptq")
       ->check(CLI::IsMember({"llamacpp", "gptq"}))
       ->capture_default_str();
-  cmd->add_option("-c,--ctx", a->ctx, "window length (default: 512 llamacpp, 2048 gptq)");
+  cmd->add_option("-c,--ctx", a->ctx, "window length (default: 512 llamacpp, 2048 gptq)")
+      ->check(non_negative_integer());
   cmd->add_option("--chunks", a->chunks, "evaluate only the first N windows (default: all)");
-  cmd->add_option("--group-size", a->group, "int4 group along K for every recipe: 32, 64, 128, 256, 0 (default: each recipe's)");
+  cmd->add_option("--group-size", a->group, "int4 group along K for every recipe: 32, 64, 128, 256, 0 (default: each recipe's)")
+      ->check(non_negative_integer());
   cmd->add_option("--scale-rule", a->scale_rule, "int4 scale for every recipe: q4_0, absmax7, search, weighted (default: each recipe's)")
       ->check(CLI::IsMember({"q4_0", "absmax7", "search", "weighted"}));
   cmd->add_option("--v0", a->v0, "policy threshold for every recipe: B below it -> static (default: each recipe's)");

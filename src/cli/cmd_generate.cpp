@@ -143,9 +143,11 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("-p,--prompt", a->prompt, "prompt text (default: empty, start from BOS)");
   cmd->add_option("-n,--n-predict", a->n_predict, "tokens to generate")->capture_default_str();
   cmd->add_option("--temp", a->sampling.temperature, "sampling temperature; 0 = greedy")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--top-k", a->sampling.top_k, "keep the k most likely tokens (0 = all)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(non_negative_integer());
   cmd->add_option("--top-p", a->sampling.top_p, "nucleus sampling mass in (0, 1]")
       ->capture_default_str();
   cmd->add_option("--seed", a->sampling.seed, "random seed (sampling is deterministic per seed)")

@@ -93,7 +93,8 @@ void add_mmlu_command(CLI::App& app) {
   cmd->add_option("--data", a->data, "MMLU folder holding dev/ and test/ (<subject>_<split>.csv)")
       ->required();
   cmd->add_option("--limit", a->limit,
-                  "evaluate only the first N test questions of each subject (default: all)");
+                  "evaluate only the first N test questions of each subject (default: all)")
+      ->check(non_negative_integer());
   cmd->add_option("--shots", a->shots, "examples from the dev split, 0..5")
       ->check(CLI::Range(0, 5))
       ->capture_default_str();

@@ -221,7 +221,8 @@ void add_quantize_command(CLI::App& app) {
                   "policy threshold: B above it -> dynamic (default 150; 0 for fptq-plus)");
   cmd->add_option("--group-size", a->group,
                   "int4 group along K: 32, 64, 128, 256, 0 = per-channel (default: 32 for "
-                  "fptq-plus, 128 otherwise)");
+                  "fptq-plus, 128 otherwise)")
+      ->check(non_negative_integer());
   cmd->add_option("--scale-rule", a->scale_rule,
                   "int4 scale: q4_0 (d = extreme/-8, 16 levels), absmax7 (d = max|w|/7), search "
                   "(per-group MSE-optimal clip), weighted (per-group scale search weighted by the "

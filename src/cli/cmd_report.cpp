@@ -171,8 +171,10 @@ void add_report_command(CLI::App& app) {
   cmd->add_option("--sensitivity", a->sensitivity,
                   "ranking from `fptq sensitivity --json` (per-layer KL contribution)");
   cmd->add_option("-f,--file", a->text, "evaluation text for the FP / quantized baseline figures");
-  cmd->add_option("--chunks", a->chunks, "baseline windows")->capture_default_str();
-  cmd->add_option("-c,--ctx", a->ctx, "baseline window length (default 512)");
+  cmd->add_option("--chunks", a->chunks, "baseline windows")->capture_default_str()
+      ->check(non_negative_integer());
+  cmd->add_option("-c,--ctx", a->ctx, "baseline window length (default 512)")
+      ->check(non_negative_integer());
   cmd->add_option("--probe-samples", a->probe_samples, "probe sequences")
       ->check(positive_integer())
       ->capture_default_str();

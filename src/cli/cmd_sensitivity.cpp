@@ -383,17 +383,22 @@ void add_sensitivity_command(CLI::App& app) {
   cmd->add_option("--by", a->by, "layer or group")
       ->check(CLI::IsMember({"layer", "group"}))
       ->capture_default_str();
-  cmd->add_option("--chunks", a->chunks, "evaluation windows")->capture_default_str();
-  cmd->add_option("-c,--ctx", a->ctx, "window length (default 512)");
+  cmd->add_option("--chunks", a->chunks, "evaluation windows")->capture_default_str()
+      ->check(positive_integer());
+  cmd->add_option("-c,--ctx", a->ctx, "window length (default 512)")
+      ->check(non_negative_integer());
   cmd->add_option("--json", a->json, "write the ranking as JSON");
   cmd->add_option("--ranking", a->ranking, "reuse a ranking JSON instead of measuring one");
   cmd->add_flag("--no-ranking", a->no_ranking, "skip the ranking (e.g. for --act-clip alone)");
-  cmd->add_option("--show", a->show, "rows of the ranking to print (0 = all)")->capture_default_str();
+  cmd->add_option("--show", a->show, "rows of the ranking to print (0 = all)")->capture_default_str()
+      ->check(non_negative_integer());
   cmd->add_option("--auto-keep", a->auto_keep,
-                  "KLD budget: keep the fewest most-sensitive layers in F16 that meet it");
+                  "KLD budget: keep the fewest most-sensitive layers in F16 that meet it")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--auto-keep-bpw", a->auto_keep_bpw,
                   "bits-per-weight budget (block linear weights): keep as many most-sensitive "
-                  "layers in F16 as it allows");
+                  "layers in F16 as it allows")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("-o,--output", a->output,
                   "with --auto-keep / --auto-keep-bpw: quantize MODEL again as the quantized "
                   "model was (scheme, group, thresholds from its fptq.* keys), the chosen layers "
@@ -406,15 +411,18 @@ void add_sensitivity_command(CLI::App& app) {
                   "weights, per-token int8 activations)")
       ->check(CLI::IsMember({"f16", "q8_0"}))
       ->capture_default_str();
-  cmd->add_option("--random-draws", a->random_draws, "random choices per k")->capture_default_str();
+  cmd->add_option("--random-draws", a->random_draws, "random choices per k")->capture_default_str()
+      ->check(positive_integer());
   cmd->add_option("--keep-seed", a->seed, "seed of the first random choice")->capture_default_str();
   cmd->add_option("--act-clip", a->act_clip,
                   "percentiles (e.g. 99.99) of |x| for static scales instead of the max "
                   "(repeatable)");
   cmd->add_option("--clip-samples", a->clip_samples, "sequences for the --act-clip percentiles")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(positive_integer());
   cmd->add_option("--clip-seqlen", a->clip_seqlen, "tokens per --act-clip sequence")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t(2), int64_t(1) << 30));
   add_threads_option(*cmd, &a->threads);
   cmd->callback([a] { run_sensitivity(*a); });
 }

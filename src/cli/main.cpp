@@ -20,18 +20,6 @@
 
 namespace fptq::cli {
 
-const CLI::Validator& positive_integer() {
-  static const CLI::Validator v(
-      [](std::string& s) -> std::string {
-        long long x = 0;
-        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), x);
-        if (ec != std::errc() || end != s.data() + s.size() || x <= 0)
-          return "must be a positive integer, got '" + s + "'";
-        return "";
-      },
-      "POSITIVE");
-  return v;
-}
 
 void add_threads_option(CLI::App& cmd, int* threads) {
   *threads = ThreadPool::hardware_threads();
@@ -68,6 +56,7 @@ int main(int argc, char** argv) {
   fptq::cli::add_bench_command(app);
   fptq::cli::add_report_command(app);
   fptq::cli::add_sensitivity_command(app);
+  fptq::cli::add_number_checks(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,4 +1,5 @@
 #include "cli/pair_args.h"
+#include "cli/commands.h"
 
 #include <unistd.h>
 
@@ -20,7 +21,8 @@ void add_pair_quantize_options(CLI::App& cmd, PairArgs& a) {
                  "whole calibration set; without a quantized model, quantize from them");
   add_calib_options(cmd, a.calib);
   cmd.add_option("--scheme", a.scheme, "scheme when quantizing here")->capture_default_str();
-  cmd.add_option("--group-size", a.group, "int4 group when quantizing here")->capture_default_str();
+  cmd.add_option("--group-size", a.group, "int4 group when quantizing here")->capture_default_str()
+      ->check(non_negative_integer());
 }
 
 LoadedPair::~LoadedPair() {

@@ -138,7 +138,7 @@ TEST_F(FptqCli, BadOptionValues) {
   EXPECT_NE(fptq("perplexity " + stories() + " -f " + wiki + " --protocol nope").status, 0);
   const CliRun no_text = fptq("perplexity " + stories() + " -f /nonexistent/file.txt");
   EXPECT_NE(no_text.status, 0);
-  EXPECT_TRUE(contains(no_text.err, "fptq: error: /nonexistent/file.txt")) << no_text.err;
+  EXPECT_TRUE(contains(no_text.err, "fptq: error: text file '/nonexistent/file.txt': no such file")) << no_text.err;
 }
 
 }  // namespace

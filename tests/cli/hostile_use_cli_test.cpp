@@ -162,6 +162,60 @@ TEST_F(HostileUse, MetadataThatCannotBeRunIsRefused) {
   for (const Case& c : cases) expect_refused(c);
 }
 
+// Inputs that are not files of their kind: a FIFO without writer as the
+// model or the text (must not block), a directory or a binary as text, a
+// device as text.
+TEST_F(HostileUse, InputsThatAreNotFilesAreRefused) {
+  ASSERT_EQ(::mkfifo((work_ / "in.fifo").c_str(), 0600), 0);
+  std::vector<Case> cases = {
+      {"model is a FIFO (perplexity)", "perplexity in.fifo -f story.txt -c 16",
+       "in.fifo: not a regular file"},
+      {"text is a FIFO without writer", "perplexity model.gguf -f in.fifo -c 16",
+       "1 tokens do not fill one window"},
+      {"text is a directory", "perplexity model.gguf -f subdir -c 16",
+       "text file 'subdir' is a directory"},
+      {"calibration text is the model",
+       "calibrate model.gguf --calib model.gguf --samples 2 --seqlen 16 -o out.json",
+       "calibration text 'model.gguf' is not a text file: it holds a NUL byte"},
+  };
+  if (::geteuid() == 0 && ::mknod((work_ / "zero").c_str(), S_IFCHR | 0666, makedev(1, 5)) == 0)
+    cases.push_back(
+        {"calibration text is /dev/zero",
+         "calibrate model.gguf --calib zero --samples 2 --seqlen 16 -o out.json",
+         "calibration text 'zero' is not a text file: it holds a NUL byte at offset 0"});
+  for (const Case& c : cases) expect_refused(c);
+}
+
+// Sizes from options or metadata are bounded before anything is allocated,
+// and numbers that are not numbers are refused at parse time.
+TEST_F(HostileUse, SizesAndNumbersBeyondTheirBoundsAreRefused) {
+  write_with(work_ / "layers.gguf", "llama.block_count",
+             io::Value::make_int(io::ValueType::U32, 4000000000));
+  write_with(work_ / "ctx_huge.gguf", "llama.context_length",
+             io::Value::make_int(io::ValueType::U32, 4000000000));
+  const std::vector<Case> cases = {
+      {"--samples 1e9 random calibration",
+       "calibrate model.gguf --calib random --samples 1000000000 --seqlen 512 -o out.json",
+       "random tokens exceed the bound of 67108864 tokens"},
+      {"block_count 4e9", "perplexity layers.gguf -f story.txt -c 16",
+       "block_count = 4000000000 is beyond the 4096 layers"},
+      {"generate -n 2e9 on a 4e9-token context", "generate ctx_huge.gguf -p Once -n 2000000000",
+       "a KV cache of 2000000002 tokens would take"},
+      {"--act-clip nan", "quantize model.gguf " + kCalib + " --act-clip nan -o out.gguf",
+       "--act-clip: must be a finite number, got 'nan'"},
+      {"--v0 inf", "calibrate model.gguf " + kCalib + " --v0 inf -o out.json",
+       "--v0: must be a finite number, got 'inf'"},
+      {"--seed -1", "calibrate model.gguf " + kCalib + " --seed -1 -o out.json",
+       "--seed: must be an integer in [0, 2^64 - 1], got '-1'"},
+      {"--seed 2^64", "quantize model.gguf " + kCalib + " --seed 18446744073709551616 -o out.gguf",
+       "--seed: must be an integer in [0, 2^64 - 1]"},
+      {"--top-k -1", "generate model.gguf -p Once --top-k -1", "--top-k: must be an integer >= 0"},
+      {"--group-size -1", "quantize model.gguf " + kCalib + " --group-size -1 -o out.gguf",
+       "--group-size: must be an integer >= 0"},
+  };
+  for (const Case& c : cases) expect_refused(c);
+}
+
 // A short context bounds generate: -n far beyond it is capped (the cache is
 // sized from the cap, not from -n), and a prompt that fills it is refused.
 TEST_F(HostileUse, GenerateIsBoundedByTheContext) {

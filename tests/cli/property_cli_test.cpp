@@ -14,7 +14,6 @@
 // Prints every accepted case, and "[property] <command>: N cases, R refused,
 // A accepted" per command.
 #include <gtest/gtest.h>
-
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -45,7 +44,7 @@ constexpr int kTimeoutSeconds = 60;
 
 struct Option {
   std::string short_name, long_name;  // "-o" / "--output" ("" when absent)
-  std::string type;                    // INT, UINT, FLOAT, TEXT ("" for a flag)
+  std::string type;                   // INT, UINT, FLOAT, TEXT ("" for a flag)
 };
 
 // The options a command's --help lists (not -h).
@@ -68,7 +67,7 @@ std::vector<Option> help_options(const std::string& command) {
 
 struct Command {
   std::string name;
-  std::vector<std::string> positionals;                     // model first
+  std::vector<std::string> positionals;                   // model first
   std::vector<std::pair<std::string, std::string>> base;  // option, value ("" = flag)
 };
 
@@ -94,7 +93,9 @@ std::vector<Command> commands() {
       {"compare",
        {"model.gguf"},
        with_calib({{"-f", "story.txt"}, {"-c", "16"}, {"--schemes", "fptq"}})},
-      {"bench", {"model.gguf"}, {{"-p", "8"}, {"-n", "2"}, {"-r", "1"}, {"-t", "1"}, {"--warmup", "0"}}},
+      {"bench",
+       {"model.gguf"},
+       {{"-p", "8"}, {"-n", "2"}, {"-r", "1"}, {"-t", "1"}, {"--warmup", "0"}}},
       {"report", {"model.gguf", "q.gguf"}, {{"-o", "r.html"}}},
       {"sensitivity",
        {"model.gguf"},
@@ -102,9 +103,15 @@ std::vector<Command> commands() {
   };
 }
 
-const std::vector<std::string> kNumbers = {
-    "0",          "-1",         "nan", "inf", "-inf", "1e300", "2147483648", "9223372036854775808",
-    "18446744073709551616"};
+const std::vector<std::string> kNumbers = {"0",
+                                           "-1",
+                                           "nan",
+                                           "inf",
+                                           "-inf",
+                                           "1e300",
+                                           "2147483648",
+                                           "9223372036854775808",
+                                           "18446744073709551616"};
 
 class PropertyCli : public ::testing::TestWithParam<std::string> {
  protected:
@@ -116,16 +123,17 @@ class PropertyCli : public ::testing::TestWithParam<std::string> {
         << "Once upon a time, there was a little girl named Lily. She loved to play outside in "
            "the park. One day, she saw a big red ball under a tree. She ran to the ball and "
            "kicked it high in the sky. Her friend Tom came to play with her, and they laughed.";
-    const clitest::CliRun q = clitest::fptq(
-        "quantize " + quoted((work_ / "model.gguf").string()) + " --scheme fptq " +
-        clitest::kCalib + " -o " + quoted((work_ / "q.gguf").string()));
+    const clitest::CliRun q =
+        clitest::fptq("quantize " + quoted((work_ / "model.gguf").string()) + " --scheme fptq " +
+                      clitest::kCalib + " -o " + quoted((work_ / "q.gguf").string()));
     ASSERT_EQ(q.status, 0) << q.err;
     fs::create_symlink("model.gguf", work_ / "link.gguf");
     fs::create_directory(work_ / "subdir");
     fs::create_directory(work_ / "tmp");
     ASSERT_EQ(::mkfifo((work_ / "fifo").c_str(), 0600), 0);
     paths_ = {"", "fifo", "subdir", "link.gguf", "model.gguf", "/proc/fptq-property", "nodir/x"};
-    if (::geteuid() == 0 && ::mknod((work_ / "chardev").c_str(), S_IFCHR | 0666, makedev(1, 5)) == 0)
+    if (::geteuid() == 0 &&
+        ::mknod((work_ / "chardev").c_str(), S_IFCHR | 0666, makedev(1, 5)) == 0)
       paths_.push_back("chardev");
     before_ = clitest::hashes(work_.path());
   }
@@ -141,10 +149,11 @@ class PropertyCli : public ::testing::TestWithParam<std::string> {
     for (const std::string& a : args) cmdline += " " + quoted(a);
     SCOPED_TRACE("fptq" + cmdline);
     const auto bin = testing::build_dir() / "bin" / "fptq";
-    const std::string sh = "cd " + quoted(work_.path().string()) + " && ulimit -v 4000000 && TMPDIR=" +
-                           quoted((work_ / "tmp").string()) + " timeout -s KILL " +
-                           std::to_string(kTimeoutSeconds) + " " + quoted(bin.string()) + cmdline +
-                           " </dev/null >" + quoted((logs_ / "out").string()) + " 2>" +
+    const std::string sh = "cd " + quoted(work_.path().string()) +
+                           " && ulimit -v 4000000 && TMPDIR=" + quoted((work_ / "tmp").string()) +
+                           " timeout -s KILL " + std::to_string(kTimeoutSeconds) + " " +
+                           quoted(bin.string()) + cmdline + " </dev/null >" +
+                           quoted((logs_ / "out").string()) + " 2>" +
                            quoted((logs_ / "err").string());
     const int raw = std::system(sh.c_str());
     const std::string err = read_file(logs_ / "err");
@@ -198,9 +207,9 @@ class PropertyCli : public ::testing::TestWithParam<std::string> {
 
   // CLI11's parse errors: "--opt: ...", "OPT: ..." or its fixed sentences.
   static bool is_cli11_error(const std::string& l) {
-    return (l.rfind("--", 0) == 0 && contains(l, ":")) || l.rfind("The following argument", 0) == 0 ||
-           l.rfind("Could not convert", 0) == 0 || contains(l, " is required") ||
-           l.rfind("MODEL", 0) == 0 || l.rfind("-", 0) == 0;
+    return (l.rfind("--", 0) == 0 && contains(l, ":")) ||
+           l.rfind("The following argument", 0) == 0 || l.rfind("Could not convert", 0) == 0 ||
+           contains(l, " is required") || l.rfind("MODEL", 0) == 0 || l.rfind("-", 0) == 0;
   }
 
   // Puts the work folder back as SetUp left it (an accepted case may write
@@ -272,9 +281,9 @@ TEST_P(PropertyCli, HostileOptionValues) {
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryCommand, PropertyCli,
-                         ::testing::Values("info", "tokenize", "generate", "perplexity", "calibrate",
-                                           "quantize", "mmlu", "compare", "bench", "report",
-                                           "sensitivity"),
+                         ::testing::Values("info", "tokenize", "generate", "perplexity",
+                                           "calibrate", "quantize", "mmlu", "compare", "bench",
+                                           "report", "sensitivity"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace
