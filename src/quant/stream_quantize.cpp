@@ -39,8 +39,12 @@ std::string file_stamp(const std::string& path) {
 
 // The input's identity: its path, the stamp of the file (or of the
 // *.safetensors and *.json files of a Hugging Face folder: a changed shard
-// must not resume into a mix of old and new weights), its tensor layout.
-void hash_input(Sha256& h, const io::ModelFile& src) {
+// must not resume into a mix of old and new weights), its tensor layout,
+// its metadata and the SHA-256 of every tensor's bytes (content rewritten
+// in place with the modification time restored must not resume into the
+// old model's output). The tensors are hashed in parallel; their pages are
+// released after hashing when the run streams with a bounded resident set.
+void hash_input(Sha256& h, const io::ModelFile& src, ThreadPool& pool, bool release_pages) {
   h.update("input\n");
   h.update(src.path + "\n");
   h.update(file_stamp(src.path) + "\n");
@@ -55,12 +59,44 @@ void hash_input(Sha256& h, const io::ModelFile& src) {
     for (const std::string& n : names)
       h.update(fmt::format("file {} {}\n", n, file_stamp((fs::path(src.path) / n).string())));
   }
-  for (const io::TensorInfo& t : src.tensors) {
+  const size_t n = src.tensors.size();
+  std::vector<std::string> digests(n);
+  // Tasks of at most 64 MiB, so both threads share a model of few tensors.
+  struct Piece {
+    size_t tensor;
+    uint64_t begin, end;
+  };
+  std::vector<Piece> pieces;
+  constexpr uint64_t kPiece = uint64_t(64) << 20;
+  for (size_t i = 0; i < n; ++i) {
+    const uint64_t bytes = src.tensors[i].nbytes;
+    for (uint64_t b = 0; b == 0 || b < bytes; b += kPiece)
+      pieces.push_back({i, b, std::min(bytes, b + kPiece)});
+  }
+  std::vector<std::string> piece_digests(pieces.size());
+  pool.parallel_for(int64_t(pieces.size()), [&](int64_t k, int) {
+    const Piece& p = pieces[size_t(k)];
+    const io::TensorInfo& t = src.tensors[p.tensor];
+    Sha256 th;
+    th.update(t.data + p.begin, size_t(p.end - p.begin));
+    piece_digests[size_t(k)] = th.hex_digest();
+    if (release_pages) release_mapped_pages(t.data + p.begin, p.end - p.begin);
+  });
+  for (size_t k = 0; k < pieces.size(); ++k) digests[pieces[k].tensor] += piece_digests[k];
+  for (size_t i = 0; i < n; ++i) {
+    const io::TensorInfo& t = src.tensors[i];
     h.update(fmt::format("{} {} {} {}", t.name, uint32_t(t.type), t.offset, t.nbytes));
     for (int64_t d : t.ne) h.update(fmt::format(" {}", d));
-    h.update("\n");
+    h.update(" " + digests[i] + "\n");
   }
   h.update(fmt::format("metadata {}\n", src.metadata.items().size()));
+  for (const auto& [key, v] : src.metadata.items()) {
+    h.update(fmt::format("{} {} {} {}", key, uint32_t(v.type), uint32_t(v.elem_type), v.size()));
+    for (int64_t x : v.ints) h.update(fmt::format(" {}", x));
+    for (double x : v.floats) h.update(fmt::format(" {}", x));
+    for (const std::string& s : v.strings) h.update(fmt::format(" {}:{}", s.size(), s));
+    h.update("\n");
+  }
 }
 
 void hash_data(Sha256& h, const CalibData& d) {
@@ -150,6 +186,7 @@ class Run {
         so_(so),
         dir_(so.work_dir.empty() ? fs::path(out_path + ".fptq-partial") : fs::path(so.work_dir)) {
     bound_heap_growth();
+    dir_.lock();
     if (so_.resume && dir_.has_state()) {
       st_ = dir_.load(*src_, cfg_.n_layer);
       if (st_.key != key)
@@ -330,7 +367,9 @@ void append_tensor(Run& r, RawFile& data, size_t index, TensorResult res, std::s
                    const std::vector<uint8_t>& bytes) {
   StreamState& st = r.st();
   data.write(bytes.data(), bytes.size());
-  st.tensors.push_back(StreamTensor{index, std::move(res), std::move(gptq_note), st.data_bytes});
+  st.tensors.push_back(StreamTensor{
+      index, std::move(res), std::move(gptq_note), st.data_bytes,
+      sha256_hex(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()))});
   st.data_bytes += bytes.size();
 }
 
@@ -583,7 +622,7 @@ CalibStatsSet calibrate_streaming(std::shared_ptr<const io::ModelFile> src, cons
   if (data.sequences.empty()) fail("calibration: no calibration sequences");
   Sha256 h;
   h.update("fptq-stream calibrate v1\n");
-  hash_input(h, *src);
+  hash_input(h, *src, pool, so.release_input_pages);
   hash_data(h, data);
   Run r(src, out_path, pool, so, h.hex_digest());
   if (!r.st().phase.empty() && r.st().phase != "calibrate")
@@ -608,7 +647,7 @@ QuantizeReport quantize_streaming(std::shared_ptr<const io::ModelFile> src,
   if (stats) check_stats_match(*stats, model::read_config(*src), "calibration stats");
   Sha256 h;
   h.update("fptq-stream quantize v1\n");
-  hash_input(h, *src);
+  hash_input(h, *src, pool, so.release_input_pages);
   h.update(options_text(opts) + "\n");
   h.update("output " + out_path + "\n");
   if (stats) h.update("stats " + sha256_hex(serialize_calib_stats(*stats)) + "\n");

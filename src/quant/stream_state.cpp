@@ -1,6 +1,7 @@
 #include "quant/stream_state.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 
 #include "core/atomic_file.h"
 #include "core/checked_math.h"
+#include "core/sha256.h"
 #include "io/json_file.h"
 
 namespace fptq::quant {
@@ -26,7 +28,14 @@ json tensor_json(const StreamTensor& t) {
   return json{{"index", t.index},   {"name", r.name},     {"type", uint32_t(r.type)},
               {"elements", r.elements}, {"bytes", r.bytes}, {"group", r.group},
               {"linear", r.linear}, {"nmse", r.nmse},     {"note", r.note},
-              {"gptq_note", t.gptq_note}, {"offset", t.offset}};
+              {"gptq_note", t.gptq_note}, {"offset", t.offset}, {"sha256", t.sha256}};
+}
+
+// The checksum of a state: SHA-256 of its JSON without the checksum field
+// (nlohmann's objects keep their keys sorted, so the dump is canonical).
+std::string state_checksum(json j) {
+  j.erase("checksum");
+  return sha256_hex(j.dump());
 }
 
 }  // namespace
@@ -35,6 +44,29 @@ void request_stop() noexcept { g_stop.store(true, std::memory_order_relaxed); }
 bool stop_requested() noexcept { return g_stop.load(std::memory_order_relaxed); }
 void clear_stop_request() noexcept { g_stop.store(false, std::memory_order_relaxed); }
 
+WorkDir::~WorkDir() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+void WorkDir::lock() {
+  if (lock_fd_ >= 0) return;
+  std::error_code ec;
+  std::filesystem::create_directory(dir_, ec);
+  if (ec) fail("{}: cannot create the work folder: {}", dir_.string(), ec.message());
+  const int fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) fail("{}: cannot open the work folder: {}", dir_.string(), std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK)
+      fail("{}: the work folder is in use by another fptq run (a second run to the same output?); "
+           "wait for it to finish or choose another output",
+           dir_.string());
+    fail("{}: cannot lock the work folder: {}", dir_.string(), std::strerror(err));
+  }
+  lock_fd_ = fd;
+}
+
 bool WorkDir::has_state() const { return std::filesystem::is_regular_file(file("state.json")); }
 
 StreamState WorkDir::load(const io::ModelFile& src, int64_t n_layer) const {
@@ -42,6 +74,11 @@ StreamState WorkDir::load(const io::ModelFile& src, int64_t n_layer) const {
   const json j = io::read_json_file(file("state.json"), uint64_t(1) << 28);
   StreamState s;
   try {
+    if (!j.is_object() || !j.contains("checksum") ||
+        j.at("checksum").get<std::string>() != state_checksum(j))
+      fail("{}: checksum mismatch (the state was changed or damaged): remove the folder and run "
+           "without --resume",
+           where);
     if (j.at("format").get<std::string>() != "fptq-stream-state" || j.at("version").get<int>() != 1)
       fail("{}: not an fptq stream state (format/version)", where);
     s.key = j.at("key").get<std::string>();
@@ -66,6 +103,7 @@ StreamState WorkDir::load(const io::ModelFile& src, int64_t n_layer) const {
       st.result.note = t.at("note").get<std::string>();
       st.gptq_note = t.at("gptq_note").get<std::string>();
       st.offset = t.at("offset").get<uint64_t>();
+      st.sha256 = t.at("sha256").get<std::string>();
       uint64_t end = 0;
       if (!checked_add(st.offset, st.result.bytes, &end) || end > s.data_bytes)
         fail("{}: tensor '{}' lies beyond the committed data", where, st.result.name);
@@ -91,6 +129,20 @@ StreamState WorkDir::load(const io::ModelFile& src, int64_t n_layer) const {
     fail("{}: holds {} bytes, fewer than the {} committed in '{}': remove the folder and run "
          "without --resume",
          file("data.bin").string(), ec ? 0 : have, s.data_bytes, where);
+  // The committed tensors must still be the bytes that were written.
+  if (!s.tensors.empty()) {
+    RawFile data(file("data.bin"), RawFile::Mode::read);
+    std::vector<uint8_t> buf;
+    for (const StreamTensor& t : s.tensors) {
+      buf.resize(size_t(t.result.bytes));
+      data.read_at(t.offset, buf.data(), t.result.bytes);
+      if (sha256_hex(std::string_view(reinterpret_cast<const char*>(buf.data()), buf.size())) !=
+          t.sha256)
+        fail("{}: tensor '{}' does not match its checksum in '{}': remove the folder and run "
+             "without --resume",
+             file("data.bin").string(), t.result.name, where);
+    }
+  }
   return s;
 }
 
@@ -102,11 +154,23 @@ void WorkDir::save(const StreamState& s) const {
                {"next_block", s.next_block},    {"side_done", s.side_done},
                {"data_bytes", s.data_bytes},    {"seconds_hessians", s.seconds_hessians},
                {"seconds_weights", s.seconds_weights}, {"tensors", t}};
-  write_file_atomic(file("state.json").string(), j.dump(1));
+  json with_sum = j;
+  with_sum["checksum"] = state_checksum(j);
+  write_file_atomic(file("state.json").string(), with_sum.dump(1));
 }
 
 void WorkDir::create_fresh() const {
   std::error_code ec;
+  if (lock_fd_ >= 0) {
+    // Keep the locked folder itself; empty it.
+    for (const auto& e : std::filesystem::directory_iterator(dir_, ec)) {
+      std::error_code rm;
+      std::filesystem::remove_all(e.path(), rm);
+      if (rm) fail("{}: cannot clear the work folder: {}", dir_.string(), rm.message());
+    }
+    if (ec) fail("{}: cannot clear the work folder: {}", dir_.string(), ec.message());
+    return;
+  }
   std::filesystem::remove_all(dir_, ec);
   if (!std::filesystem::create_directory(dir_, ec) || ec)
     fail("{}: cannot create the work folder: {}", dir_.string(), ec ? ec.message() : "exists");

@@ -40,6 +40,7 @@ struct StreamTensor {
   TensorResult result;
   std::string gptq_note;
   uint64_t offset = 0;   // in data.bin
+  std::string sha256;    // of its bytes in data.bin, checked on resume
 };
 
 struct StreamState {
@@ -55,24 +56,35 @@ struct StreamState {
 class WorkDir {
  public:
   explicit WorkDir(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  ~WorkDir();
+  WorkDir(const WorkDir&) = delete;
+  WorkDir& operator=(const WorkDir&) = delete;
   const std::filesystem::path& path() const { return dir_; }
   std::filesystem::path file(const std::string& name) const { return dir_ / name; }
   static std::string hidden_name(int64_t block) { return "hidden-" + std::to_string(block) + ".bin"; }
   static std::string stats_name(int64_t block) { return "stats-" + std::to_string(block) + ".json"; }
 
+  // Creates the folder if needed and takes an exclusive lock on it for the
+  // object's lifetime: a second run on the same work folder (a second
+  // quantize to the same output) fails at once with a clear message instead
+  // of deleting the first run's state.
+  void lock();
+
   bool has_state() const;
   // Reads state.json and checks it against the run's input: throws
-  // fptq::Error naming it when it is malformed, names a tensor `src` does not
+  // fptq::Error naming it when its checksum does not match its content (a
+  // tampered or torn file), it is malformed, names a tensor `src` does not
   // have (or one twice), lies beyond the committed data, has a block index
   // beyond n_layer, or when data.bin is shorter than the committed length
   // (resuming would otherwise pad it with zeros).
   StreamState load(const io::ModelFile& src, int64_t n_layer) const;
   void save(const StreamState& s) const;  // atomic
-  void create_fresh() const;              // removes any previous content
+  void create_fresh() const;              // removes any previous content (keeps the locked folder)
   void remove() const;                    // best effort
 
  private:
   std::filesystem::path dir_;
+  int lock_fd_ = -1;
 };
 
 // A raw binary file written sequentially or read at offsets (POSIX, EINTR

@@ -380,5 +380,97 @@ TEST_F(HostileUse, InputTruncatedWhileQuantizing) {
   EXPECT_FALSE(has_entries(tmp));
 }
 
+// Resume trusts nothing it cannot check: a state interrupted inside
+// quantization (FPTQ_STREAM_STOP_AFTER), then (a) the input's bytes changed
+// with its size and modification time kept, (b) a field of state.json
+// edited, (c) a committed tensor in data.bin flipped: each --resume fails
+// with a message saying what, and never writes an output.
+TEST_F(HostileUse, ResumeRefusesChangedInputsAndTamperedState) {
+  const std::string args = "quantize model.gguf --scheme fptq " + kCalib + " -o out.gguf";
+  const fs::path state = work_ / "out.gguf.fptq-partial" / "state.json";
+  const fs::path data = work_ / "out.gguf.fptq-partial" / "data.bin";
+  auto interrupt = [&] {
+    ::setenv("FPTQ_STREAM_STOP_AFTER", "7", 1);
+    const clitest::CliRun r = run({"", args, ""});
+    ::unsetenv("FPTQ_STREAM_STOP_AFTER");
+    ASSERT_NE(r.status, 0);
+    ASSERT_TRUE(fs::exists(state)) << r.err;
+  };
+  auto resume_fails = [&](const std::string& message) {
+    const clitest::CliRun r = run({"", args + " --resume", ""});
+    EXPECT_EQ(r.status, 1) << r.err;
+    EXPECT_TRUE(contains(r.err, message)) << "expected '" << message << "' in:\n" << r.err;
+    EXPECT_FALSE(fs::exists(work_ / "out.gguf"));
+  };
+  // (a) One weight byte changed in place, size and mtime restored.
+  interrupt();
+  {
+    const fs::path m = work_ / "model.gguf";
+    const auto mtime = fs::last_write_time(m);
+    std::string bytes = read_file(m);
+    bytes[bytes.size() - 3] ^= 0x01;
+    std::ofstream(m, std::ios::binary | std::ios::trunc) << bytes;
+    fs::last_write_time(m, mtime);
+  }
+  resume_fails("is from another input, options or calibration data");
+  fs::copy_file(testing::shared_data("models/stories260K.gguf"), work_ / "model.gguf",
+                fs::copy_options::overwrite_existing);
+  // (b) A field of the state edited.
+  interrupt();
+  {
+    std::string j = read_file(state);
+    const size_t at = j.find("\"next_block\": ");
+    ASSERT_NE(at, std::string::npos) << j;
+    j.replace(at, 14, "\"next_block\": 9");
+    std::ofstream(state, std::ios::binary | std::ios::trunc) << j;
+  }
+  resume_fails("checksum mismatch (the state was changed or damaged)");
+  // (c) A committed tensor's bytes flipped.
+  interrupt();
+  {
+    std::string d = read_file(data);
+    ASSERT_FALSE(d.empty());
+    d[0] ^= 0x40;
+    std::ofstream(data, std::ios::binary | std::ios::trunc) << d;
+  }
+  resume_fails("does not match its checksum");
+}
+
+// Two runs on one output: the second fails at once (the work folder is
+// locked) and leaves the first run's state alone.
+TEST_F(HostileUse, SecondRunOnTheSameOutputIsRefused) {
+  const auto synth = testing::build_dir() / "bin" / "fptq-synth-llama";
+  if (!fs::exists(synth)) GTEST_SKIP() << "fptq-synth-llama not built";
+  const std::string make = quoted(synth.string()) + " -o " + quoted((work_ / "big.gguf").string()) +
+                           " --layers 6 --dim 512 --ffn 1408 --heads 8 --kv-heads 8 --vocab 2048 "
+                           ">/dev/null";
+  ASSERT_EQ(std::system(make.c_str()), 0);
+  const fs::path tmp = work_ / "tmp";
+  fs::create_directory(tmp);
+  const std::vector<std::string> args = {"quantize",  "big.gguf", "--calib",  "random",
+                                         "--samples", "2",        "--seqlen", "64",
+                                         "-t",        "1",        "-o",       "q.gguf"};
+  const pid_t first = spawn_fptq(work_.path(), tmp, logs_ / "err", args);
+  ASSERT_GT(first, 0);
+  const bool calibrated =
+      wait_for([&] { return contains(read_file(logs_ / "err"), "calibrate block 6/6"); }, 60);
+  const pid_t second = spawn_fptq(work_.path(), tmp, logs_ / "err2", args);
+  ASSERT_GT(second, 0);
+  int status2 = 0;
+  ASSERT_EQ(::waitpid(second, &status2, 0), second);
+  const bool first_state = fs::exists(work_ / "q.gguf.fptq-partial" / "state.json");
+  ::kill(first, SIGKILL);  // its committed state stays for --resume
+  int status1 = 0;
+  ASSERT_EQ(::waitpid(first, &status1, 0), first);
+  ASSERT_TRUE(calibrated) << read_file(logs_ / "err");
+  const std::string err2 = read_file(logs_ / "err2");
+  ASSERT_TRUE(WIFEXITED(status2)) << err2;
+  EXPECT_EQ(WEXITSTATUS(status2), 1) << err2;
+  EXPECT_TRUE(contains(err2, "the work folder is in use by another fptq run")) << err2;
+  EXPECT_TRUE(first_state) << "the second run removed the first run's state";
+  EXPECT_TRUE(fs::exists(work_ / "q.gguf.fptq-partial" / "state.json"));
+  EXPECT_FALSE(fs::exists(work_ / "q.gguf"));
+}
+
 }  // namespace
 }  // namespace fptq

@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "io/model_file.h"
 #include "model/block_forward.h"
+#include "core/sha256.h"
 #include "quant/scheme.h"
 #include "stories_quant_fixture.h"
 #include "stream_test_util.h"
@@ -171,6 +172,15 @@ TEST_F(StreamQuantize, ResumeRefusesDamagedState) {
   ASSERT_FALSE(st.at("tensors").empty());
   st["tensors"][0]["name"] = "no.such.tensor";
   const std::string index = std::to_string(st["tensors"][0]["index"].get<size_t>());
+  // Edited: the checksum no longer matches.
+  { std::ofstream(work / "state.json") << st.dump(1); }
+  e = resume_error();
+  EXPECT_NE(e.find("state.json: checksum mismatch"), std::string::npos) << e;
+  EXPECT_FALSE(fs::exists(out));
+  // Edited with a matching checksum (SHA-256 of the JSON without it): the
+  // fields are still checked against the input.
+  st.erase("checksum");
+  st["checksum"] = sha256_hex(st.dump());
   { std::ofstream(work / "state.json") << st.dump(1); }
   e = resume_error();
   EXPECT_NE(e.find("state.json: tensor " + index + " 'no.such.tensor' is not tensor " + index +
