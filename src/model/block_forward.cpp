@@ -109,6 +109,7 @@ std::shared_ptr<const io::ModelFile> make_block_view(std::shared_ptr<const io::M
   const std::string arch = cfg.architecture + ".";
   for (const auto& [key, value] : file->metadata.items()) {
     if (starts_with(key, "fptq.")) continue;  // rewritten below for this block only
+    if (starts_with(key, "tokenizer.")) continue;  // the block never tokenizes
     if (key == arch + "block_count") {
       v->metadata.add(key, io::Value::make_int(value.type, 1));
     } else if (key == arch + "vocab_size") {

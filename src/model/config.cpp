@@ -82,6 +82,13 @@ LlamaConfig read_config(const io::ModelFile& file) {
   if (vocab_key != c.n_vocab) {
     fail("{}: {}vocab_size = {} but token_embd.weight has {} rows", where, p, vocab_key, c.n_vocab);
   }
+  // Every token id the tokenizer can produce needs an embedding row (and a
+  // logit): a larger vocabulary would index past the tensors mid-run.
+  if (const io::Value* toks = md.find("tokenizer.ggml.tokens");
+      toks && int64_t(toks->size()) > c.n_vocab)
+    fail("{}: the tokenizer has {} tokens but token_embd.weight has {} rows (ids from {} on have "
+         "no embedding): the tokenizer does not belong to this model",
+         where, toks->size(), c.n_vocab, c.n_vocab);
   c.tied_output = file.find_tensor("output.weight") == nullptr;
   c.has_qkv_bias = file.find_tensor(block_tensor_name(0, "attn_q", "bias")) != nullptr;
   c.rope_style = c.architecture == "qwen2" && file.format == "gguf" ? RopeStyle::neox

@@ -144,6 +144,11 @@ TEST_F(HostileUse, MetadataThatCannotBeRunIsRefused) {
   write_with(work_ / "rope_inf.gguf", "llama.rope.freq_base",
              Value::make_float(ValueType::F32, inf));
   write_with(work_ / "ctx2.gguf", "llama.context_length", Value::make_int(ValueType::U32, 2));
+  // A tokenizer of 520 tokens on a model with 512 embedding rows.
+  write_variant(work_ / "vocab.gguf", [](const std::string& k, io::Value& v) {
+    if (k == "tokenizer.ggml.tokens")
+      for (int i = 0; i < 8; ++i) v.strings.push_back("<extra" + std::to_string(i) + ">");
+  }, nullptr);
   const std::string mmlu = quoted(testing::shared_data("mmlu").string());
   std::vector<Case> cases = {
       {"rms_eps = +Inf (perplexity)", "perplexity eps_inf.gguf -f story.txt -c 16",
@@ -152,6 +157,8 @@ TEST_F(HostileUse, MetadataThatCannotBeRunIsRefused) {
        "layer_norm_rms_epsilon = inf must be in (0, 1)"},
       {"rms_eps = 0 (generate)", "generate eps_zero.gguf -p Once -n 4",
        "layer_norm_rms_epsilon = 0 must be in (0, 1)"},
+      {"tokenizer larger than the embedding (generate)", "generate vocab.gguf -p Once -n 4",
+       "the tokenizer has 520 tokens but token_embd.weight has 512 rows"},
       {"rope.freq_base = +Inf (perplexity)", "perplexity rope_inf.gguf -f story.txt -c 16",
        "rope.freq_base = inf must be finite"},
   };
