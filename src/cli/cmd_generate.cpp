@@ -84,7 +84,7 @@ void run_generate(const GenerateArgs& a) {
   if (n_prompt >= ctx)
     fail("the prompt is {} tokens; the model's context holds {}: shorten the prompt", n_prompt, ctx);
   int64_t n_predict = a.n_predict;
-  if (n_prompt + n_predict > ctx) {
+  if (n_predict > ctx - n_prompt) {
     n_predict = ctx - n_prompt;
     fmt::print(stderr, "generate: -n {} capped to {}: the prompt ({}) and the new tokens fill the "
                        "model's context ({})\n",

@@ -26,9 +26,9 @@ void add_threads_option(CLI::App& cmd, int* threads);
 const CLI::Validator& positive_integer();
 // Option check: an integer >= 0 ("--top-k: must be an integer >= 0, got '-1'").
 const CLI::Validator& non_negative_integer();
-// Checks every FLOAT option of `app` and its subcommands for a finite value
-// and every UINT option for a plain integer in [0, 2^64 - 1]; call once all
-// options are added.
+// Checks every FLOAT option of `app` and its subcommands for a finite value,
+// every UINT option for a plain integer in [0, 2^64 - 1] and every INT
+// option for one in [-2^63, 2^63 - 1]; call once all options are added.
 void add_number_checks(CLI::App& app);
 
 // Contents of a text file; throws fptq::Error naming it when unreadable.

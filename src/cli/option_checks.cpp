@@ -1,6 +1,8 @@
 // Checks on option values shared by every command: every FLOAT option must be
 // a finite number, every UINT option a plain non-negative integer that fits
-// 64 bits (CLI11 would take "-1" as 2^64 - 1 and 2^64 as its maximum), and
+// 64 bits (CLI11 would take "-1" as 2^64 - 1 and 2^64 as its maximum), every
+// INT option a plain integer that fits 64 bits (CLI11 would saturate 2^63),
+// and
 // the integer checks the commands attach to single options.
 #include <charconv>
 #include <cmath>
@@ -40,11 +42,25 @@ const CLI::Validator& unsigned_integer() {
   return v;
 }
 
+const CLI::Validator& signed_integer() {
+  static const CLI::Validator v(
+      [](std::string& s) -> std::string {
+        int64_t x = 0;
+        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), x);
+        if (s.empty() || ec != std::errc() || end != s.data() + s.size())
+          return "must be an integer in [-2^63, 2^63 - 1], got '" + s + "'";
+        return "";
+      },
+      "");
+  return v;
+}
+
 void add_checks(CLI::App& app) {
   for (CLI::Option* o : app.get_options()) {
     const std::string t = o->get_type_name();
     if (t.rfind("FLOAT", 0) == 0) o->check(finite_number());
     if (t.rfind("UINT", 0) == 0) o->check(unsigned_integer());
+    if (t.rfind("INT", 0) == 0) o->check(signed_integer());
   }
   for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) add_checks(*sub);
 }

@@ -66,8 +66,8 @@ std::string read_input_file(const std::string& path, std::string_view what, uint
   return read_all(path, what, max_bytes, false);
 }
 
-std::string read_text_input(const std::string& path, std::string_view what) {
-  return read_all(path, what, kMaxTextBytes, true);
+std::string read_text_input(const std::string& path, std::string_view what, uint64_t max_bytes) {
+  return read_all(path, what, max_bytes, true);
 }
 
 }  // namespace fptq

@@ -23,6 +23,7 @@ std::string read_input_file(const std::string& path, std::string_view what, uint
 // A text input (at most kMaxTextBytes): as read_input_file, and a NUL byte
 // is refused as "not a text file" (a model or other binary given as text,
 // or a device such as /dev/zero).
-std::string read_text_input(const std::string& path, std::string_view what);
+std::string read_text_input(const std::string& path, std::string_view what,
+                            uint64_t max_bytes = kMaxTextBytes);
 
 }  // namespace fptq

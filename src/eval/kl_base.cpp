@@ -1,5 +1,7 @@
 #include "eval/kl_base.h"
 
+#include <sys/stat.h>
+
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -131,6 +133,11 @@ KlBase read_kl_base(const std::string& path) {
   // The file is read whole; a regular file is measured first, and a pipe or
   // device is stopped at the bound (a KL base of a whole WikiText-2 test run
   // at top-64 is ~0.1 GB).
+  // `fptq perplexity` writes it as a regular file; anything else (a device
+  // such as /dev/zero, a pipe) would only be read up to the bound.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+    fail("{}: not a KL base file (not a regular file)", path);
   return parse_kl_base(read_input_file(path, "KL base", uint64_t(16) << 30), path);
 }
 

@@ -12,7 +12,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 json read_json_file(const fs::path& path, uint64_t max_bytes) {
-  const std::string text = read_input_file(path.string(), "JSON file", max_bytes);
+  const std::string text = read_text_input(path.string(), "JSON file", max_bytes);
   try {
     return json::parse(text);
   } catch (const json::exception& e) {

@@ -403,7 +403,7 @@ void save_calib_stats(const std::string& path, const CalibStatsSet& set) {
 }
 
 CalibStatsSet load_calib_stats(const std::string& path) {
-  return parse_calib_stats(read_input_file(path, "calib stats", kMaxFileBytes),
+  return parse_calib_stats(read_text_input(path, "calib stats", kMaxFileBytes),
                            "calib stats '" + path + "'");
 }
 

@@ -215,7 +215,7 @@ SensitivityResult parse_sensitivity_json(const std::string& text, const std::str
 constexpr uint64_t kMaxRankingBytes = uint64_t(256) << 20;
 
 SensitivityResult read_sensitivity(const std::string& path) {
-  return parse_sensitivity_json(read_input_file(path, "sensitivity ranking", kMaxRankingBytes),
+  return parse_sensitivity_json(read_text_input(path, "sensitivity ranking", kMaxRankingBytes),
                                 path);
 }
 

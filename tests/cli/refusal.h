@@ -127,6 +127,10 @@ class RefusalCli : public ::testing::Test {
     const auto before = hashes(work_.path());
     const CliRun r = run(c);
     EXPECT_GT(r.status, 0) << "exit status (-1: killed by a signal)\n" << r.err;
+    EXPECT_FALSE(clitest::contains(r.err, "AddressSanitizer") ||
+                 clitest::contains(r.err, "runtime error:"))
+        << "sanitizer report\n"
+        << r.err;
     EXPECT_NE(r.status, 0);
     // The error line: fptq's "fptq: error: ..." or CLI11's "--option: ...".
     std::string line;
