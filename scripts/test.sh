@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test suite, from a fresh machine: installs dependencies, fetches the
-# default model, builds (Release) and runs every test; then rebuilds the
-# file-parsing (io) and tokenizer tests under AddressSanitizer +
-# UndefinedBehaviorSanitizer and runs them again; then runs every libFuzzer
+# default model, builds (Release) and runs every test; then rebuilds
+# everything under AddressSanitizer + UndefinedBehaviorSanitizer and runs
+# every test but the slow SmolLM2 ones again, and the thread-pool tests under
+# ThreadSanitizer; then runs every libFuzzer
 # target (scripts/fuzz.sh) briefly. Exits non-zero if anything fails.
 #   FPTQ_TEST_JOBS=N   parallel ctest jobs (default: number of cores)
 #   FPTQ_FUZZ_SECONDS=N   fuzzing time per target (default 60)
@@ -32,14 +33,20 @@ for isa in "${isas[@]}"; do
   (cd build && FPTQ_ISA=$isa ctest --output-on-failure -j "$JOBS" -L kernels)
 done
 
-echo "== build (ASan + UBSan: io and tokenizer tests)"
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DFPTQ_SANITIZE=ON \
+echo "== build (ASan + UBSan, optimized: every library, tool and test)"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFPTQ_SANITIZE=ON \
   -DFPTQ_BUILD_BENCH=OFF >/dev/null
-asan_targets=$(ninja -C build-asan -t targets all | sed -n 's/^\(\(io\|tokenizer\)_[A-Za-z0-9_]*_test\): .*/\1/p' | sort -u)
-ninja -C build-asan $asan_targets
-echo "== tests (ASan + UBSan)"
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --output-on-failure -j "$JOBS" -L 'io|tokenizer')
+ninja -C build-asan
+echo "== tests (ASan + UBSan: every test but the slow SmolLM2 ones, the CLI tests included)"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --output-on-failure -j "$JOBS" -LE slow)
+
+echo "== build (TSan: the thread-pool tests)"
+cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFPTQ_TSAN=ON \
+  -DFPTQ_BUILD_BENCH=OFF >/dev/null
+ninja -C build-tsan core_thread_pool_test
+echo "== tests (TSan)"
+(cd build-tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -R 'ThreadPool')
 
 # libFuzzer targets (fuzz/): a short run per target over the committed corpus.
 echo "== fuzzing (${FPTQ_FUZZ_SECONDS:-60} s per target)"

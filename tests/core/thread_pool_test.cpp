@@ -1,7 +1,10 @@
 #include "core/thread_pool.h"
 
+#include "core/error.h"
+
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <stdexcept>
 #include <vector>
@@ -57,6 +60,20 @@ TEST(ThreadPool, LateWorkersNeverRunStaleTasks) {
     pool.parallel_for(n, [&](int64_t t, int) { hits[t].fetch_add(1); });
     for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 1) << "rep " << rep << " task " << i;
   }
+}
+
+// --threads is bounded: the largest pool the machine allows still runs every
+// task; one more thread is refused with an error (never std::terminate or a
+// process table exhausted for everyone else).
+TEST(ThreadPool, BoundedByTheMachine) {
+  const int most = ThreadPool::max_threads();
+  EXPECT_GE(most, ThreadPool::hardware_threads());
+  EXPECT_LE(most, ThreadPool::kMaxThreadsCap);
+  EXPECT_THROW(ThreadPool(most + 1), Error);
+  ThreadPool pool(std::min(most, 16));
+  std::vector<std::atomic<int>> hits(100);
+  pool.parallel_for(100, [&](int64_t i, int) { hits[size_t(i)]++; });
+  for (const auto& h : hits) EXPECT_EQ(h.load(), 1);
 }
 
 }  // namespace fptq
