@@ -145,10 +145,13 @@ TEST_F(HostileUse, MetadataThatCannotBeRunIsRefused) {
              Value::make_float(ValueType::F32, inf));
   write_with(work_ / "ctx2.gguf", "llama.context_length", Value::make_int(ValueType::U32, 2));
   // A tokenizer of 520 tokens on a model with 512 embedding rows.
-  write_variant(work_ / "vocab.gguf", [](const std::string& k, io::Value& v) {
-    if (k == "tokenizer.ggml.tokens")
-      for (int i = 0; i < 8; ++i) v.strings.push_back("<extra" + std::to_string(i) + ">");
-  }, nullptr);
+  write_variant(
+      work_ / "vocab.gguf",
+      [](const std::string& k, io::Value& v) {
+        if (k == "tokenizer.ggml.tokens")
+          for (int i = 0; i < 8; ++i) v.strings.push_back("<extra" + std::to_string(i) + ">");
+      },
+      nullptr);
   const std::string mmlu = quoted(testing::shared_data("mmlu").string());
   std::vector<Case> cases = {
       {"rms_eps = +Inf (perplexity)", "perplexity eps_inf.gguf -f story.txt -c 16",
@@ -353,21 +356,30 @@ TEST_F(HostileUse, SignalsRemoveTemporaryModels) {
   }
 }
 
+// A 6-layer synthetic model (~30 MB) whose default-recipe quantization takes
+// seconds after its calibration, so a test can act while it runs; and the
+// command that quantizes it (stderr shows "calibrate block 6/6" when the
+// weights phase starts).
+bool write_big_model(const fs::path& path) {
+  const auto synth = testing::build_dir() / "bin" / "fptq-synth-llama";
+  const std::string make = quoted(synth.string()) + " -o " + quoted(path.string()) +
+                           " --layers 6 --dim 512 --ffn 1408 --heads 8 --kv-heads 8 --vocab 2048 "
+                           ">/dev/null";
+  return std::system(make.c_str()) == 0;
+}
+const std::vector<std::string> kQuantizeBig = {"quantize",  "big.gguf", "--calib",  "random",
+                                               "--samples", "2",        "--seqlen", "64",
+                                               "-t",        "1",        "-o",       "q.gguf"};
+
 // The input truncated while quantize maps it: one clear line, exit 1 (not a
 // crash), and no output file.
 TEST_F(HostileUse, InputTruncatedWhileQuantizing) {
-  const auto synth = testing::build_dir() / "bin" / "fptq-synth-llama";
-  if (!fs::exists(synth)) GTEST_SKIP() << "fptq-synth-llama not built";
-  // Large enough that quantizing the weights takes seconds after calibration.
-  const std::string make = quoted(synth.string()) + " -o " + quoted((work_ / "big.gguf").string()) +
-                           " --layers 6 --dim 512 --ffn 1408 --heads 8 --kv-heads 8 --vocab 2048 "
-                           ">/dev/null";
-  ASSERT_EQ(std::system(make.c_str()), 0);
+  if (!fs::exists(testing::build_dir() / "bin" / "fptq-synth-llama"))
+    GTEST_SKIP() << "fptq-synth-llama not built";
+  ASSERT_TRUE(write_big_model(work_ / "big.gguf"));
   const fs::path tmp = work_ / "tmp";
   fs::create_directory(tmp);
-  const pid_t pid = spawn_fptq(work_.path(), tmp, logs_ / "err",
-                               {"quantize", "big.gguf", "--calib", "random", "--samples", "2",
-                                "--seqlen", "64", "-t", "1", "-o", "q.gguf"});
+  const pid_t pid = spawn_fptq(work_.path(), tmp, logs_ / "err", kQuantizeBig);
   ASSERT_GT(pid, 0);
   // Truncate once calibration has read every block (the model is mapped).
   const bool calibrated =
@@ -446,17 +458,12 @@ TEST_F(HostileUse, ResumeRefusesChangedInputsAndTamperedState) {
 // Two runs on one output: the second fails at once (the work folder is
 // locked) and leaves the first run's state alone.
 TEST_F(HostileUse, SecondRunOnTheSameOutputIsRefused) {
-  const auto synth = testing::build_dir() / "bin" / "fptq-synth-llama";
-  if (!fs::exists(synth)) GTEST_SKIP() << "fptq-synth-llama not built";
-  const std::string make = quoted(synth.string()) + " -o " + quoted((work_ / "big.gguf").string()) +
-                           " --layers 6 --dim 512 --ffn 1408 --heads 8 --kv-heads 8 --vocab 2048 "
-                           ">/dev/null";
-  ASSERT_EQ(std::system(make.c_str()), 0);
+  if (!fs::exists(testing::build_dir() / "bin" / "fptq-synth-llama"))
+    GTEST_SKIP() << "fptq-synth-llama not built";
+  ASSERT_TRUE(write_big_model(work_ / "big.gguf"));
   const fs::path tmp = work_ / "tmp";
   fs::create_directory(tmp);
-  const std::vector<std::string> args = {"quantize",  "big.gguf", "--calib",  "random",
-                                         "--samples", "2",        "--seqlen", "64",
-                                         "-t",        "1",        "-o",       "q.gguf"};
+  const std::vector<std::string>& args = kQuantizeBig;
   const pid_t first = spawn_fptq(work_.path(), tmp, logs_ / "err", args);
   ASSERT_GT(first, 0);
   const bool calibrated =

@@ -284,6 +284,17 @@ TEST(VectorF32Spec, SoftmaxWithinBound) {
   }
 }
 
+// RMSNorm in binary64: x[i] * w[i] / sqrt(mean(x^2) + eps).
+std::vector<double> rmsnorm_exact(const std::vector<float>& x, const std::vector<float>& w,
+                                  double eps) {
+  double ss = 0;
+  for (float v : x) ss += double(v) * double(v);
+  const double scale = 1 / std::sqrt(ss / double(x.size()) + eps);
+  std::vector<double> e(x.size());
+  for (size_t i = 0; i < x.size(); ++i) e[i] = double(x[i]) * scale * double(w[i]);
+  return e;
+}
+
 TEST(VectorF32Spec, SiluAndRmsnormWithinBound) {
   const int64_t n = 4099;
   std::vector<float> g(static_cast<size_t>(n)), up(static_cast<size_t>(n)), out(static_cast<size_t>(n)), w(static_cast<size_t>(n));
@@ -297,11 +308,9 @@ TEST(VectorF32Spec, SiluAndRmsnormWithinBound) {
     EXPECT_NEAR(out[size_t(i)], e, (kExpUlps + 3) * kEps * std::fabs(e) + kSubnormalSlack) << i;
   }
   ref::rmsnorm_f32(g.data(), w.data(), 1e-5f, out.data(), n);
-  double ss = 0;
-  for (float v : g) ss += double(v) * double(v);
-  const double scale = 1 / std::sqrt(ss / double(n) + 1e-5);
+  const std::vector<double> exact = rmsnorm_exact(g, w, 1e-5);
   for (int64_t i = 0; i < n; ++i) {
-    const double e = double(g[size_t(i)]) * scale * double(w[size_t(i)]);
+    const double e = exact[size_t(i)];
     // Sum of squares within (n + 6)u relative, so the scale within (n/2 + 3)u
     // + 3u (divide, add, sqrt, reciprocal); two output multiplies 2u.
     EXPECT_NEAR(out[size_t(i)], e, (0.5 * double(n) + 10) * kEps * std::fabs(e)) << i;
@@ -318,11 +327,9 @@ TEST(VectorF32Spec, RmsnormOfHugeFiniteRows) {
   fill_uniform(w.data(), n, 13, 0.5f, 1.5f);
   for (float& v : x) v *= 1e20f;
   ref::rmsnorm_f32(x.data(), w.data(), 1e-5f, out.data(), n);
-  double ss = 0;
-  for (float v : x) ss += double(v) * double(v);
-  const double scale = 1 / std::sqrt(ss / double(n) + 1e-5);
+  const std::vector<double> exact = rmsnorm_exact(x, w, 1e-5);
   for (int64_t i = 0; i < n; ++i) {
-    const double e = double(x[size_t(i)]) * scale * double(w[size_t(i)]);
+    const double e = exact[size_t(i)];
     ASSERT_TRUE(std::isfinite(out[size_t(i)])) << i;
     // binary64 sum, divide, add, sqrt, reciprocal: the scale rounded once to
     // binary32 (u); two output multiplies 2u.
