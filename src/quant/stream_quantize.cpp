@@ -6,6 +6,7 @@
 #endif
 
 #include <algorithm>
+#include <functional>
 #include <array>
 #include <cstdio>
 #include <map>
@@ -179,14 +180,17 @@ void bound_heap_growth() {
 class Run {
  public:
   Run(std::shared_ptr<const io::ModelFile> src, const std::string& out_path, ThreadPool& pool,
-      const StreamOptions& so, std::string key)
+      const StreamOptions& so, const std::function<std::string()>& make_key)
       : src_(std::move(src)),
         cfg_(model::read_config(*src_)),
         pool_(pool),
         so_(so),
         dir_(so.work_dir.empty() ? fs::path(out_path + ".fptq-partial") : fs::path(so.work_dir)) {
     bound_heap_growth();
+    // Locked before the key is computed: the key hashes the whole input, and
+    // a second run on this folder must fail at once, not after that.
     dir_.lock();
+    std::string key = make_key();
     if (so_.resume && dir_.has_state()) {
       st_ = dir_.load(*src_, cfg_.n_layer);
       if (st_.key != key)
@@ -620,11 +624,13 @@ CalibStatsSet calibrate_streaming(std::shared_ptr<const io::ModelFile> src, cons
                                   const std::string& out_path, ThreadPool& pool,
                                   const StreamOptions& so) {
   if (data.sequences.empty()) fail("calibration: no calibration sequences");
-  Sha256 h;
-  h.update("fptq-stream calibrate v1\n");
-  hash_input(h, *src, pool, so.release_input_pages);
-  hash_data(h, data);
-  Run r(src, out_path, pool, so, h.hex_digest());
+  Run r(src, out_path, pool, so, [&] {
+    Sha256 h;
+    h.update("fptq-stream calibrate v1\n");
+    hash_input(h, *src, pool, so.release_input_pages);
+    hash_data(h, data);
+    return h.hex_digest();
+  });
   if (!r.st().phase.empty() && r.st().phase != "calibrate")
     fail("--resume: the saved state in '{}' is not a calibration", r.dir().path().string());
   CalibStatsSet set = guarded(r, [&] { return calibration_phase(r, data); });
@@ -645,14 +651,16 @@ QuantizeReport quantize_streaming(std::shared_ptr<const io::ModelFile> src,
   if (!stats && (!data || data->sequences.empty()))
     fail("quantize: no statistics and no calibration sequences");
   if (stats) check_stats_match(*stats, model::read_config(*src), "calibration stats");
-  Sha256 h;
-  h.update("fptq-stream quantize v1\n");
-  hash_input(h, *src, pool, so.release_input_pages);
-  h.update(options_text(opts) + "\n");
-  h.update("output " + out_path + "\n");
-  if (stats) h.update("stats " + sha256_hex(serialize_calib_stats(*stats)) + "\n");
-  if (data) hash_data(h, *data);
-  Run r(src, out_path, pool, so, h.hex_digest());
+  Run r(src, out_path, pool, so, [&] {
+    Sha256 h;
+    h.update("fptq-stream quantize v1\n");
+    hash_input(h, *src, pool, so.release_input_pages);
+    h.update(options_text(opts) + "\n");
+    h.update("output " + out_path + "\n");
+    if (stats) h.update("stats " + sha256_hex(serialize_calib_stats(*stats)) + "\n");
+    if (data) hash_data(h, *data);
+    return h.hex_digest();
+  });
   QuantizeReport rep = guarded(r, [&] {
     CalibStatsSet own;
     if (!stats) {
