@@ -1,10 +1,10 @@
 // fptq info MODEL: architecture, hyperparameters, tokenizer, tensors.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <filesystem>
 #include <memory>
 #include <string>
-
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "cli/commands.h"
 #include "io/model_file.h"
@@ -43,7 +43,8 @@ void print_fptq_section(const io::ModelFile& file, const model::LlamaConfig& c) 
              s.group_size == 0 ? std::string("per-channel") : std::to_string(s.group_size),
              s.scale_rule);
   if (file.metadata.contains(quant::kRecipeKey))
-    fmt::print("  recipe:          {}\n", file.metadata.get_string(quant::kRecipeKey, "", file.path));
+    fmt::print("  recipe:          {}\n",
+               file.metadata.get_string(quant::kRecipeKey, "", file.path));
   fmt::print("  policy:          v0 = {:g}, v1 = {:g}\n", s.v0, s.v1);
   fmt::print("  calibration:     {}, {} × {} tokens, seed {}{}\n", s.calib_source, s.calib_samples,
              s.calib_seqlen, s.calib_seed,
@@ -62,9 +63,10 @@ void print_fptq_section(const io::ModelFile& file, const model::LlamaConfig& c) 
     }
   }
   if (n_iso > 0)
-    fmt::print("  isolation:       {} static point(s) quantize outlier tokens per token "
-               "(Δ_t = max(Δ, max|x_t|/127); marked *)\n",
-               n_iso);
+    fmt::print(
+        "  isolation:       {} static point(s) quantize outlier tokens per token "
+        "(Δ_t = max(Δ, max|x_t|/127); marked *)\n",
+        n_iso);
   fmt::print("  activations:     static {}, LAE+static {}, dynamic {}, fp {}; output head {}\n",
              n_static, n_lae, n_dynamic, n_fp, model::act_quant_name(s.output.mode));
   auto cell = [](const model::PointQuant& q) {
@@ -99,6 +101,11 @@ void run_info(const std::string& path) {
              c.rope_style == model::RopeStyle::normal ? "normal (adjacent pairs)" : "neox");
   fmt::print("  rms eps:         {}\n", c.rms_eps);
   fmt::print("  context length:  {}\n", c.context_length);
+  if (c.sliding_window > 0)
+    fmt::print(
+        "  attention:       sliding window of {} positions (keys p-{}..p; llama.cpp ignores "
+        "it on llama-architecture files)\n",
+        c.sliding_window, c.sliding_window - 1);
   fmt::print("  vocab:           {}\n", c.n_vocab);
   fmt::print("  output head:     {}\n", c.tied_output ? "tied to token_embd" : "output.weight");
   fmt::print("  q/k/v bias:      {}\n", c.has_qkv_bias ? "yes" : "no");

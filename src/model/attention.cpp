@@ -1,6 +1,7 @@
 // Causal grouped-query attention of the batch rows over the KV cache (which
 // already holds this batch's keys and values):
-//   P = softmax(Q_h · K_gᵀ / sqrt(head_dim)) over positions <= the row's own,
+//   P = softmax(Q_h · K_gᵀ / sqrt(head_dim)) over positions first_key(p) .. p
+//       (p the row's own position; first_key is 0 without a sliding window),
 //   O_h = P · V_g,   g = the KV head of query head h.
 // Prompts run it as two matmuls per KV head and row block over packed K and
 // Vᵀ; decode steps (few rows) read the cache in place with dot/axpy kernels,
@@ -46,22 +47,25 @@ void Model::attention_direct(int64_t l, Batch& b, const KvCache& cache, ThreadPo
   std::vector<std::vector<float>> scores(size_t(pool.size()));
   pool.parallel_for(b.rows * cfg_.n_head, [&](int64_t task, int thread) {
     const int64_t r = task / cfg_.n_head, h = task % cfg_.n_head, g = h / G;
-    const int64_t len = b.pos0 + r + 1;  // causal: positions 0 .. own
+    const int64_t pos = b.pos0 + r;
+    const int64_t lo = cfg_.first_key(pos), len = pos + 1 - lo;  // keys lo .. pos
     const float* q = b.q.data() + r * q_dim + h * hd;
     float* o = b.att.data() + r * q_dim + h * hd;
     std::vector<float>& p = scores[size_t(thread)];
     p.resize(size_t(len));
-    for (int64_t t = 0; t < len; ++t) p[size_t(t)] = K.dot_f32(q, cache.k(l, t) + g * hd, hd) * scale;
+    for (int64_t t = 0; t < len; ++t)
+      p[size_t(t)] = K.dot_f32(q, cache.k(l, lo + t) + g * hd, hd) * scale;
     K.softmax_f32(p.data(), len);
     std::fill(o, o + hd, 0.0f);
-    for (int64_t t = 0; t < len; ++t) K.axpy_f32(p[size_t(t)], cache.v(l, t) + g * hd, o, hd);
+    for (int64_t t = 0; t < len; ++t) K.axpy_f32(p[size_t(t)], cache.v(l, lo + t) + g * hd, o, hd);
   });
 }
 
 // Per KV head g and block of rows, with the G query heads of g stacked as
 // rows of Q_g: two matmuls over the keys 0 .. pos0+r1-1. Masked
-// probabilities are exactly 0 and matmul_f32 sums in a fixed order, so a
-// row's result does not depend on the block it is computed in.
+// probabilities (after the row's position, and before its window) are
+// exactly 0 and matmul_f32 sums in a fixed order from key 0, so a row's
+// result does not depend on the block it is computed in.
 void Model::attention_packed(int64_t l, Batch& b, const KvCache& cache, ThreadPool& pool) const {
   const int64_t hd = cfg_.head_dim, G = cfg_.group_size(), q_dim = cfg_.n_head * hd;
   const float scale = 1.0f / std::sqrt(float(hd));
@@ -72,27 +76,35 @@ void Model::attention_packed(int64_t l, Batch& b, const KvCache& cache, ThreadPo
     const int64_t n_rows = (r1 - r0) * G;  // row (r, j): query head g·G + j of batch row r
     const int64_t n_keys = b.pos0 + r1;
     for (int64_t g = 0; g < cfg_.n_kv_head; ++g) {
-      auto q_row = [&](int64_t i) { return b.q.data() + (r0 + i / G) * q_dim + (g * G + i % G) * hd; };
-      auto o_row = [&](int64_t i) { return b.att.data() + (r0 + i / G) * q_dim + (g * G + i % G) * hd; };
+      auto q_row = [&](int64_t i) {
+        return b.q.data() + (r0 + i / G) * q_dim + (g * G + i % G) * hd;
+      };
+      auto o_row = [&](int64_t i) {
+        return b.att.data() + (r0 + i / G) * q_dim + (g * G + i % G) * hd;
+      };
       q.resize(size_t(n_rows * hd));
       for (int64_t i = 0; i < n_rows; ++i) std::copy_n(q_row(i), hd, q.data() + i * hd);
       kv.resize(size_t(n_keys * hd));
-      for (int64_t t = 0; t < n_keys; ++t) std::copy_n(cache.k(l, t) + g * hd, hd, kv.data() + t * hd);
+      for (int64_t t = 0; t < n_keys; ++t)
+        std::copy_n(cache.k(l, t) + g * hd, hd, kv.data() + t * hd);
       const kernels::PackedF32 k_g = kernels::pack_f32(kv.data(), n_keys, hd);  // [n_keys][hd]
       p.resize(size_t(n_rows * n_keys));
       kernels::matmul_f32(q.data(), k_g, p.data(), n_rows, pool);
       pool.parallel_for(n_rows, [&](int64_t i, int) {
-        const int64_t len = b.pos0 + r0 + i / G + 1;  // causal: positions 0 .. own
+        const int64_t pos = b.pos0 + r0 + i / G;
+        const int64_t lo = cfg_.first_key(pos), len = pos + 1;  // keys lo .. pos
         float* row = p.data() + i * n_keys;
-        for (int64_t t = 0; t < len; ++t) row[t] *= scale;
-        K.softmax_f32(row, len);
+        for (int64_t t = lo; t < len; ++t) row[t] *= scale;
+        K.softmax_f32(row + lo, len - lo);
+        std::fill(row, row + lo, 0.0f);
         std::fill(row + len, row + n_keys, 0.0f);
       });
       for (int64_t t = 0; t < n_keys; ++t) {
         const float* v = cache.v(l, t) + g * hd;
         for (int64_t d = 0; d < hd; ++d) kv[size_t(d * n_keys + t)] = v[d];
       }
-      const kernels::PackedF32 vt_g = kernels::pack_f32(kv.data(), hd, n_keys);  // V_gᵀ [hd][n_keys]
+      const kernels::PackedF32 vt_g =
+          kernels::pack_f32(kv.data(), hd, n_keys);  // V_gᵀ [hd][n_keys]
       o.resize(size_t(n_rows * hd));
       kernels::matmul_f32(p.data(), vt_g, o.data(), n_rows, pool);
       for (int64_t i = 0; i < n_rows; ++i) std::copy_n(o.data() + i * hd, hd, o_row(i));

@@ -1,8 +1,9 @@
 #include "model/config.h"
 
-#include <cmath>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include <cmath>
 
 #include "core/error.h"
 #include "model/weights.h"
@@ -40,6 +41,9 @@ LlamaConfig read_config(const io::ModelFile& file) {
   c.context_length = md.get_int(p + "context_length", 0, where);
   c.rope_freq_base = md.get_float(p + "rope.freq_base", 10000.0, where);
   c.rms_eps = float(md.get_float(p + "attention.layer_norm_rms_epsilon", 1e-5, where));
+  // llama.cpp reads no sliding window for llama-architecture files (Mistral
+  // GGUFs are `llama`), so only the HF loader's key turns it on.
+  c.sliding_window = md.get_int("fptq.attention.sliding_window", 0, where);
 
   auto positive = [&](std::string_view what, int64_t v) {
     if (v <= 0) fail("{}: {} = {} must be positive", where, what, v);
@@ -52,8 +56,12 @@ LlamaConfig read_config(const io::ModelFile& file) {
   positive(p + "feed_forward_length", c.ffn_dim);
   positive(p + "attention.head_count", c.n_head);
   positive(p + "attention.head_count_kv", c.n_kv_head);
-  if (c.context_length < 0) fail("{}: {}context_length = {} is negative", where, p, c.context_length);
-  if (!(c.rope_freq_base > 0)) fail("{}: {}rope.freq_base = {} must be positive", where, p, c.rope_freq_base);
+  if (c.sliding_window < 0)
+    fail("{}: fptq.attention.sliding_window = {} is negative", where, c.sliding_window);
+  if (c.context_length < 0)
+    fail("{}: {}context_length = {} is negative", where, p, c.context_length);
+  if (!(c.rope_freq_base > 0))
+    fail("{}: {}rope.freq_base = {} must be positive", where, p, c.rope_freq_base);
   if (!(c.rms_eps > 0 && c.rms_eps < 1))
     fail("{}: {}attention.layer_norm_rms_epsilon = {} must be in (0, 1)", where, p, c.rms_eps);
   if (!std::isfinite(c.rope_freq_base))
@@ -86,13 +94,14 @@ LlamaConfig read_config(const io::ModelFile& file) {
   // logit): a larger vocabulary would index past the tensors mid-run.
   if (const io::Value* toks = md.find("tokenizer.ggml.tokens");
       toks && int64_t(toks->size()) > c.n_vocab)
-    fail("{}: the tokenizer has {} tokens but token_embd.weight has {} rows (ids from {} on have "
-         "no embedding): the tokenizer does not belong to this model",
-         where, toks->size(), c.n_vocab, c.n_vocab);
+    fail(
+        "{}: the tokenizer has {} tokens but token_embd.weight has {} rows (ids from {} on have "
+        "no embedding): the tokenizer does not belong to this model",
+        where, toks->size(), c.n_vocab, c.n_vocab);
   c.tied_output = file.find_tensor("output.weight") == nullptr;
   c.has_qkv_bias = file.find_tensor(block_tensor_name(0, "attn_q", "bias")) != nullptr;
-  c.rope_style = c.architecture == "qwen2" && file.format == "gguf" ? RopeStyle::neox
-                                                                    : RopeStyle::normal;
+  c.rope_style =
+      c.architecture == "qwen2" && file.format == "gguf" ? RopeStyle::neox : RopeStyle::normal;
 
   // Every tensor the model reads must be present with the expected shape.
   for_each_weight(c, [&](const WeightSpec& w) {

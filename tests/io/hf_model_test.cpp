@@ -7,7 +7,6 @@
 #include "io/hf_model.h"
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -30,25 +29,12 @@ fs::path stories() { return testing::shared_data("models/stories260K.gguf"); }
 // Runs make_hf_model.py into `out`; false (with a reason) when python3 or its
 // packages are missing.
 bool make_hf(const fs::path& out, const std::string& args, std::string* why) {
-  // The script sits next to this file; FPTQ_SOURCE_DIR finds it when set,
-  // the compiler's path of this file otherwise.
-  fs::path script = testing::source_dir() / "tests/io/make_hf_model.py";
-  if (!fs::exists(script)) script = fs::path(__FILE__).parent_path() / "make_hf_model.py";
   const fs::path log = out.parent_path() / (out.filename().string() + ".log");
-  const std::string cmd = "python3 '" + script.string() + "' --gguf '" + stories().string() +
-                          "' --out '" + out.string() + "' " + args + " > '" + log.string() +
-                          "' 2>&1";
-  const int rc = std::system(cmd.c_str());
-  const int status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  const int status = testing::run_python_tool(
+      "tests/io/make_hf_model.py",
+      "--gguf '" + stories().string() + "' --out '" + out.string() + "' " + args, log, why);
   if (status == 0) return true;
-  std::ifstream in(log);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (status == 77 || status == 127) {
-    *why = "python3 / numpy / safetensors / gguf unavailable: " + text;
-    return false;
-  }
-  ADD_FAILURE() << "make_hf_model.py failed (" << status << "): " << text;
-  *why = "writer failed";
+  if (status != 77 && status != 127) ADD_FAILURE() << *why;
   return false;
 }
 

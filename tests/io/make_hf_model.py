@@ -163,6 +163,8 @@ def main():
     ap.add_argument("--tie", action="store_true")
     ap.add_argument("--arch", choices=["llama", "mistral", "qwen2"], default="llama")
     ap.add_argument("--merges", choices=["string", "list"], default="string")
+    ap.add_argument("--sliding-window", type=int,
+                    help="config.json sliding_window (Mistral's windowed attention)")
     ap.add_argument("--int-tensor", help="store this HF tensor as I32 (malformed-input tests)")
     ap.add_argument("--extra-tensor", help="add this HF tensor, shape [4] (malformed-input tests)")
     args = ap.parse_args()
@@ -198,6 +200,8 @@ def main():
     theta = field_value(r, "llama.rope.freq_base")
     if theta is not None:  # absent: the loader must default to 10000
         config["rope_theta"] = theta
+    if args.sliding_window is not None:
+        config["sliding_window"] = args.sliding_window
     with open(os.path.join(args.out, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
 

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "model/logits_tolerance.h"
 #include "model/model.h"
 #include "testing/testing.h"
 #include "tokenizer/tokenizer.h"
@@ -43,18 +44,6 @@ std::vector<float> prefill_logits(const Model& m, const std::vector<int32_t>& id
   std::vector<float> logits;
   m.forward(ids, cache, pool, Logits::all, logits, obs);
   return logits;
-}
-
-// Worst-case FP32 rounding bound for logits that two evaluation orders of the
-// same computation may disagree by: each layer sums dot products of length
-// dim (q/k/v, gate/up), n_head·head_dim (W_o), ffn_dim (W_down) and up to
-// n_tokens (attention), each within (length · eps) relative to the sum of
-// |terms|, and the residual stream carries every layer's error to the head
-// (a sum of length dim). Relative to the largest |logit|.
-double logits_tolerance(const LlamaConfig& c, int64_t n_tokens, double max_abs_logit) {
-  const double eps = std::numeric_limits<float>::epsilon();
-  const double per_layer = double(c.dim + c.n_head * c.head_dim + c.ffn_dim + n_tokens);
-  return (double(c.n_layer) * per_layer + double(c.dim)) * eps * max_abs_logit;
 }
 
 TEST(Forward, PrefillMatchesTokenByTokenDecode) {

@@ -19,6 +19,13 @@ std::filesystem::path smollm2_path();
 std::filesystem::path build_dir();
 std::filesystem::path source_dir();
 
+// Runs `python3 SOURCE_DIR/script args` with its output in `log`. 0 when it
+// succeeded; otherwise its exit status, and *why says what happened: 77 or
+// 127 mean python3 or a package the script imports is missing (callers skip),
+// anything else is a failure of the script.
+int run_python_tool(const std::string& script, const std::string& args,
+                    const std::filesystem::path& log, std::string* why);
+
 // A fresh empty folder under the system temp dir, removed on destruction.
 class TempDir {
  public:
@@ -35,7 +42,7 @@ class TempDir {
 
 // Skips the current test when a data file is absent (a user's machine without
 // ../shared); CI always has it.
-#define FPTQ_REQUIRE_FILE(p)                                              \
-  do {                                                                    \
+#define FPTQ_REQUIRE_FILE(p)                                            \
+  do {                                                                  \
     if (!std::filesystem::exists(p)) GTEST_SKIP() << "missing " << (p); \
   } while (0)
