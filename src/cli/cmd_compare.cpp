@@ -16,6 +16,7 @@
 #include "cli/calib_args.h"
 #include "cli/commands.h"
 #include "cli/eval_model.h"
+#include "cli/model_notes.h"
 #include "core/error.h"
 #include "core/signal_cleanup.h"
 #include "core/thread_pool.h"
@@ -134,6 +135,7 @@ void run_compare(const CompareArgs& a) {
   // The FP reference: the F32 path, no activation quantized (even for a
   // plain Q4_0/Q8_0 file, which the integer engine would run W4A8/W8A8).
   const EvalModel fp = load_eval_model(file, pool, EvalEngine::f32);
+  note_unused_tensors(*file, fp.model->config());
   if (model::read_quant_spec(*file, fp.model->config().n_layer).present) fail("compare: {} is already quantized (fptq.* keys); give the FP model", a.model);
   const auto tok = tok::Tokenizer::from_metadata(file->metadata, file->path);
   const std::vector<int32_t> tokens = eval::tokenize_for_perplexity(*tok, read_text_file(a.file));
@@ -161,6 +163,7 @@ void run_compare(const CompareArgs& a) {
   }
 
   const int64_t ctx = a.ctx > 0 ? a.ctx : eval::default_ctx(popts.protocol);
+  note_if_beyond_context(fp.model->config(), ctx);
   std::string label;
   double last = -1;
   auto progress = [&](const eval::PerplexityProgress& p) {

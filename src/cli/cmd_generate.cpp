@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/model_notes.h"
 #include "cli/utf8.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
@@ -65,6 +66,7 @@ void run_generate(const GenerateArgs& a) {
   std::unique_ptr<quant::EmulationObserver> emulation;
   if (a.emulate) emulation = std::make_unique<quant::EmulationObserver>(model->act_spec());
   fmt::print(stderr, "{}\n", model->describe());
+  note_unused_tensors(model->file(), model->config());
   const auto tok = tok::Tokenizer::from_metadata(model->file().metadata, model->file().path);
   model::Sampler sampler(a.sampling);
 

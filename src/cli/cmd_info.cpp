@@ -11,6 +11,7 @@
 #include "model/config.h"
 #include "model/engine_plan.h"
 #include "model/quant_spec.h"
+#include "model/weights.h"
 #include "quant/convert_tensor.h"
 #include "tokenizer/tokenizer.h"
 
@@ -109,6 +110,10 @@ void run_info(const std::string& path) {
   fmt::print("  vocab:           {}\n", c.n_vocab);
   fmt::print("  output head:     {}\n", c.tied_output ? "tied to token_embd" : "output.weight");
   fmt::print("  q/k/v bias:      {}\n", c.has_qkv_bias ? "yes" : "no");
+  const std::vector<std::string> unused = model::unused_tensors(c, *file);
+  if (!unused.empty())
+    fmt::print("  unused tensors:  {} (the model never reads them): {}\n", unused.size(),
+               fmt::join(unused, ", "));
   fmt::print("tokenizer: {}\n", tok->kind());
   fmt::print("  vocab:           {}\n", tok->n_vocab());
   fmt::print("  bos:             {}\n", token_label(*tok, tok->bos_id()));

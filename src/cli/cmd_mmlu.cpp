@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/eval_model.h"
+#include "cli/model_notes.h"
 #include "core/thread_pool.h"
 #include "eval/mmlu.h"
 #include "tokenizer/tokenizer.h"
@@ -38,6 +39,7 @@ std::vector<std::string> split_commas(const std::string& s) {
 void run_mmlu(const MmluArgs& a) {
   ThreadPool pool(a.threads);
   const EvalModel m = load_eval_model(a.model, pool, eval_engine(a.emulate, a.f32));
+  note_unused_tensors(m.model->file(), m.model->config());
   const auto tok = tok::Tokenizer::from_metadata(m.model->file().metadata, m.model->file().path);
   eval::MmluOptions o;
   o.data_dir = a.data;

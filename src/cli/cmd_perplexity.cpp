@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/eval_model.h"
+#include "cli/model_notes.h"
 #include "cli/stream_progress.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
@@ -62,6 +63,7 @@ void run_perplexity(const PerplexityArgs& a) {
   Timer load_timer;
   const EvalModel m = load_eval_model(a.model, pool, eval_engine(a.emulate, a.f32));
   opts = m.options(opts);
+  note_unused_tensors(m.model->file(), m.model->config());
   const auto tok = tok::Tokenizer::from_metadata(m.model->file().metadata, m.model->file().path);
   const std::string text = read_text_file(a.file);
   const std::vector<int32_t> tokens = eval::tokenize_for_perplexity(*tok, text);
@@ -69,6 +71,7 @@ void run_perplexity(const PerplexityArgs& a) {
              tokens.size());
 
   const int64_t ctx = a.ctx > 0 ? a.ctx : eval::default_ctx(opts.protocol);
+  note_if_beyond_context(m.model->config(), ctx);
   double last_report = -1;
   auto progress = [&](const eval::PerplexityProgress& p) {
     if (a.quiet) return;

@@ -13,6 +13,7 @@
 
 #include "cli/calib_args.h"
 #include "cli/commands.h"
+#include "cli/model_notes.h"
 #include "cli/quantize_repair.h"
 #include "cli/stream_progress.h"
 #include "core/atomic_file.h"
@@ -111,6 +112,7 @@ void run_quantize(const QuantizeArgs& args) {
   ThreadPool pool(a.threads);
   const auto file = io::open_model(a.model);
   const model::LlamaConfig cfg = model::read_config(*file);
+  note_unused_tensors(*file, cfg);
 
   quant::CalibStatsSet stats;
   quant::CalibData data;  // sequences, kept for GPTQ

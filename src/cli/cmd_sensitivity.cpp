@@ -20,6 +20,7 @@
 
 #include "cli/calib_args.h"
 #include "cli/commands.h"
+#include "cli/model_notes.h"
 #include "cli/pair_args.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -187,6 +188,7 @@ void run_sensitivity(const SensArgs& a) {
   eval::PerplexityOptions popts;
   popts.ctx = a.ctx;
   popts.max_chunks = a.chunks;
+  note_if_beyond_context(pair.cfg, a.ctx > 0 ? a.ctx : eval::default_ctx(popts.protocol));
   const std::vector<int32_t> tokens = eval::tokenize_for_perplexity(*tok, read_text_file(a.text));
   eval::KlBaseRun base;
   {

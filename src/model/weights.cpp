@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cstring>
+#include <unordered_set>
 
 #include "core/error.h"
 #include "core/half.h"
@@ -49,6 +50,15 @@ bool WeightSpec::is_linear() const {
 
 std::string block_tensor_name(int64_t layer, std::string_view base, std::string_view suffix) {
   return fmt::format("blk.{}.{}.{}", layer, base, suffix);
+}
+
+std::vector<std::string> unused_tensors(const LlamaConfig& cfg, const io::ModelFile& file) {
+  std::unordered_set<std::string> read;
+  for_each_weight(cfg, [&](const WeightSpec& w) { read.insert(w.name); });
+  std::vector<std::string> unused;
+  for (const io::TensorInfo& t : file.tensors)
+    if (!read.contains(t.name)) unused.push_back(t.name);
+  return unused;
 }
 
 void for_each_weight(const LlamaConfig& c, const std::function<void(const WeightSpec&)>& fn) {

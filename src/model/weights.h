@@ -52,6 +52,11 @@ struct WeightSpec {
 // output (unless tied).
 void for_each_weight(const LlamaConfig& cfg, const std::function<void(const WeightSpec&)>& fn);
 
+// Tensors of `file` that for_each_weight(cfg) does not read (in file order):
+// the model computes without them, so a user is told (e.g. rope_freqs.weight
+// of a file whose RoPE scaling fptq does not apply).
+std::vector<std::string> unused_tensors(const LlamaConfig& cfg, const io::ModelFile& file);
+
 // GGUF name of a block tensor: block_tensor_name(3, "attn_q", "weight").
 std::string block_tensor_name(int64_t layer, std::string_view base, std::string_view suffix);
 

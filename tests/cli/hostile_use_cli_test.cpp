@@ -257,6 +257,47 @@ TEST_F(HostileUse, FullStdoutFails) {
   }
 }
 
+// Tensors the model never reads, and evaluation windows past the trained
+// context, are worth a note (the command still runs): info lists them,
+// quantize and perplexity say so on stderr; a plain model gets no note.
+TEST_F(HostileUse, UnusedTensorsAndWindowsPastTheContextAreNoted) {
+  {
+    const auto src = io::read_gguf((work_ / "model.gguf").string());
+    io::GgufWriter w(src->alignment);
+    for (const auto& [key, value] : src->metadata.items())
+      if (key != "general.alignment") w.add(key, value);
+    for (const io::TensorInfo& t : src->tensors)
+      w.add_tensor(t.name, t.type, t.ne, std::vector<uint8_t>(t.data, t.data + t.nbytes));
+    w.add_tensor("rope_freqs.weight", io::GgmlType::F32, {4}, std::vector<uint8_t>(16, 0));
+    w.write((work_ / "extra.gguf").string());
+  }
+  const std::string wiki = testing::shared_data("text/wikitext-2-raw-test.txt").string();
+  const clitest::CliRun info = run({"", "info extra.gguf", ""});
+  ASSERT_EQ(info.status, 0) << info.err;
+  EXPECT_TRUE(
+      contains(info.out, "unused tensors:  1 (the model never reads them): rope_freqs.weight"))
+      << info.out;
+  const clitest::CliRun q = run({"", "quantize extra.gguf " + kCalib + " -o q.gguf", ""});
+  ASSERT_EQ(q.status, 0) << q.err;
+  EXPECT_TRUE(contains(q.err,
+                       "holds 1 tensor(s) the llama model never reads (its output does "
+                       "not depend on them): rope_freqs.weight"))
+      << q.err;
+  const clitest::CliRun ppl =
+      run({"", "perplexity extra.gguf -f " + quoted(wiki) + " -c 4096 --chunks 1 -t 1", ""});
+  ASSERT_EQ(ppl.status, 0) << ppl.err;
+  EXPECT_TRUE(contains(ppl.err, "rope_freqs.weight")) << ppl.err;
+  EXPECT_TRUE(contains(ppl.err,
+                       "windows of 4096 tokens are longer than the model's trained "
+                       "context (2048)"))
+      << ppl.err;
+  const clitest::CliRun plain =
+      run({"", "perplexity model.gguf -f " + quoted(wiki) + " -c 256 --chunks 1 -t 1", ""});
+  ASSERT_EQ(plain.status, 0) << plain.err;
+  EXPECT_FALSE(contains(plain.err, "note:")) << plain.err;
+  EXPECT_FALSE(contains(run({"", "info model.gguf", ""}).out, "unused tensors"));
+}
+
 // Runs bin/fptq `args` in `cwd` as a child with TMPDIR=`tmp`, stderr to
 // `err`; returns its pid.
 pid_t spawn_fptq(const fs::path& cwd, const fs::path& tmp, const fs::path& err,
