@@ -13,6 +13,10 @@ inline constexpr uint32_t kMaxDims = 4;
 // Longest tensor name the reader accepts; llama.cpp (GGML_MAX_NAME = 64,
 // NUL included) accepts one byte less, which is what the writer enforces.
 inline constexpr uint64_t kMaxNameBytes = 64;
+// The most memory the parsed key/value pairs may take (fptq's in-memory
+// form: every integer element 8 bytes, every string 32 plus its heap bytes,
+// so a u8 array takes 8x its file size). Real vocabularies take tens of MB.
+inline constexpr uint64_t kMaxMetadataMemory = uint64_t(1) << 30;
 inline constexpr uint64_t kMaxWrittenNameBytes = 63;
 // Smallest encodings, used to reject absurd counts before allocating:
 // a KV pair is key length (8) + key (>= 1) + type (4) + value (>= 1);

@@ -75,6 +75,28 @@ uint64_t min_elem_bytes(uint32_t t) {
   }
 }
 
+// The memory the parsed metadata takes, bounded by gguf::kMaxMetadataMemory
+// before each allocation it sizes (an array's elements, a long string).
+class MetadataMemory {
+ public:
+  explicit MetadataMemory(const std::string& path) : path_(path) {}
+  void add(uint64_t bytes, std::string_view key) {
+    if (bytes > gguf::kMaxMetadataMemory - used_)
+      fail("{}: key '{}': the metadata would take more than the {} MiB of memory fptq gives it "
+           "({} MiB before this key, {} MiB more for it)",
+           path_, key, gguf::kMaxMetadataMemory >> 20, used_ >> 20, bytes >> 20);
+    used_ += bytes;
+  }
+
+ private:
+  const std::string& path_;
+  uint64_t used_ = 0;
+};
+
+// Heap bytes of a std::string of `len` chars beyond its own object (none
+// within the small-string buffer).
+uint64_t string_heap_bytes(uint64_t len) { return len < 16 ? 0 : len + 1; }
+
 // Reads one scalar of type t and appends it to the matching vector of v.
 template <typename Where>
 void read_scalar(Cursor& c, ValueType t, Value& v, const Where& where) {
@@ -95,7 +117,7 @@ void read_scalar(Cursor& c, ValueType t, Value& v, const Where& where) {
   }
 }
 
-Value read_value(Cursor& c, const std::string& key) {
+Value read_value(Cursor& c, const std::string& key, MetadataMemory& mem) {
   auto where = [&] { return fmt::format("key '{}'", key); };
   const uint32_t raw_type = c.read<uint32_t>(where);
   if (min_elem_bytes(raw_type) == 0 && raw_type != uint32_t(ValueType::ARRAY))
@@ -104,6 +126,7 @@ Value read_value(Cursor& c, const std::string& key) {
   v.type = ValueType(raw_type);
   if (v.type != ValueType::ARRAY) {
     read_scalar(c, v.type, v, where);
+    if (v.type == ValueType::STRING) mem.add(string_heap_bytes(v.strings.back().size()), key);
     return v;
   }
   const uint32_t elem = c.read<uint32_t>(where);
@@ -119,15 +142,21 @@ Value read_value(Cursor& c, const std::string& key) {
          key, count, value_type_name(v.elem_type), c.pos(), c.size());
   }
   if (v.elem_type == ValueType::STRING) {
+    mem.add(count * sizeof(std::string), key);
     v.strings.reserve(size_t(count));
   } else if (v.elem_type == ValueType::F32 || v.elem_type == ValueType::F64) {
+    mem.add(count * sizeof(double), key);
     v.floats.reserve(size_t(count));
   } else {
+    mem.add(count * sizeof(int64_t), key);
     v.ints.reserve(size_t(count));
   }
   uint64_t i = 0;
   auto elem_where = [&] { return fmt::format("key '{}' element {}", key, i); };
-  for (; i < count; ++i) read_scalar(c, v.elem_type, v, elem_where);
+  for (; i < count; ++i) {
+    read_scalar(c, v.elem_type, v, elem_where);
+    if (v.elem_type == ValueType::STRING) mem.add(string_heap_bytes(v.strings.back().size()), key);
+  }
   return v;
 }
 
@@ -256,11 +285,15 @@ std::shared_ptr<ModelFile> parse_gguf(const uint8_t* bytes, uint64_t size, const
   }
 
   // Key/value pairs.
+  MetadataMemory mem(path);
   for (uint64_t i = 0; i < n_kv; ++i) {
     std::string key(c.read_string([&] { return fmt::format("kv #{} key", i); }));
     if (key.empty()) fail("{}: kv #{}: empty key", path, i);
     if (model->metadata.contains(key)) fail("{}: duplicate key '{}'", path, key);
-    Value v = read_value(c, key);
+    // The pair itself: its Value and key objects, the key's bytes twice
+    // (the list and its index) and the index's node.
+    mem.add(sizeof(Value) + 2 * sizeof(std::string) + 2 * string_heap_bytes(key.size()) + 64, key);
+    Value v = read_value(c, key, mem);
     model->metadata.add(std::move(key), std::move(v));
   }
   const uint64_t alignment = alignment_of(model->metadata, path);

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "core/error.h"
+#include "io/gguf_format.h"
 #include "io/gguf_reader.h"
 #include "gguf_bytes.h"
 #include "testing/testing.h"
@@ -302,6 +303,28 @@ TEST_F(GgufHostile, AbsurdCountsRejectedBeforeAllocating) {
   g = small_valid_gguf();
   g.n_tensors = 3;
   expect_error(g.build(), {"tensor"});
+}
+
+// Metadata that fits in the file but not in memory: a u8 array takes 8 bytes
+// an element once parsed, so an array of kMaxMetadataMemory/8 + 1 elements
+// (a 128 MiB file) is refused before its elements are allocated, naming the
+// key and the bound; one element fewer is read.
+TEST_F(GgufHostile, MetadataBeyondItsMemoryBoundIsRefused) {
+  const uint64_t n = gguf::kMaxMetadataMemory / sizeof(int64_t) + 1;
+  RawGguf g;
+  RawValue arr{9, {}};
+  append<uint32_t>(arr.payload, 0);  // u8
+  append<uint64_t>(arr.payload, n);
+  arr.payload.resize(arr.payload.size() + n, 1);
+  g.kvs.push_back({"huge.u8", std::move(arr)});
+  expect_error(g.build(), {"key 'huge.u8'", "more than the 1024 MiB of memory fptq gives it"});
+  RawGguf ok;
+  RawValue fits{9, {}};
+  append<uint32_t>(fits.payload, 0);
+  append<uint64_t>(fits.payload, 1u << 20);
+  fits.payload.resize(fits.payload.size() + (1u << 20), 1);
+  ok.kvs.push_back({"big.u8", std::move(fits)});
+  EXPECT_EQ(read_gguf(write(ok.build()))->metadata.find("big.u8")->size(), size_t(1) << 20);
 }
 
 TEST_F(GgufHostile, BadValueTypes) {
