@@ -52,8 +52,16 @@ AwqResult awq_search(std::span<const AwqConsumer> consumers, int64_t k,
       for (int64_t i = 0; i < con.n; i += row_stride) {
         const float* w = con.w.data() + i * k;
         for (int64_t j = 0; j < k; ++j) row[size_t(j)] = w[j] * s[size_t(j)];
-        const Int4Weights q = quantize_int4(row, 1, k, c);
-        if (q.status != Int4Status::Ok) fail("awq: {}", q.message);
+        Int4Weights q;
+        try {
+          q = quantize_int4(row, 1, k, c);
+        } catch (const Error& e) {
+          // The search quantizes one scaled row at a time: name the row.
+          std::string msg = e.what();
+          if (msg.starts_with("int4: row 0, ")) msg.erase(0, 13);
+          fail("{}: AWQ search (alpha {:g}): row {}, {}", con.name, alpha, i, msg);
+        }
+        if (q.status != Int4Status::Ok) fail("{}: AWQ search: {}", con.name, q.message);
         const int64_t g = q.group;
         for (int64_t j = 0; j < k; ++j) {
           const double what = double(q.codes[size_t(j)]) * double(q.scales[size_t(j / g)]) /

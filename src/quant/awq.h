@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "quant/weight_int4.h"
@@ -28,6 +29,7 @@ inline constexpr float kAwqAlphas[] = {0.0f, 0.125f, 0.25f, 0.375f, 0.5f, 0.625f
 struct AwqConsumer {
   std::span<const float> w;  // [n][k] row-major
   int64_t n = 0;
+  std::string name;          // the tensor, for messages
 };
 
 struct AwqResult {

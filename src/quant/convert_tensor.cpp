@@ -119,46 +119,52 @@ TensorResult convert_tensor(const TensorPlan& tp, const io::TensorInfo& ti,
     std::vector<float> approx;
     const bool side = *tp.role == model::WeightRole::token_embd ||
                       *tp.role == model::WeightRole::output;
-    switch (tp.type) {
-      case io::GgmlType::F32:
-        approx = w;
-        out = f32_bytes(w);
-        break;
-      case io::GgmlType::F16: out = fp_bytes(w, r.type, approx, r.note); break;
-      case io::GgmlType::Q8_0: {
-        // Side tensors: one scale per 32-block (ggml's Q8_0); linear
-        // weights of w8a8: one scale per output row (per-channel int8).
-        const Int8Weights q = side ? quantize_int8_rows(w, tp.n * tp.k / 32, 32)
-                                   : quantize_int8_rows(w, tp.n, tp.k);
-        approx = dequantize_int8(q);
-        out = block_bytes(pack_q8_0(q));
-        break;
-      }
-      case io::GgmlType::Q4_0: {
-        Int4Weights q;
-        if (side) {
-          q = quantize_int4(w, tp.n * tp.k / 32, 32, Int4Config{32, ScaleRule::Q4_0});
-        } else if (tr.gptq) {
-          FPTQ_CHECK_MSG(hessian != nullptr, "no Hessian for {}", tp.name);
-          GptqConfig g = opts.gptq;
-          g.int4 = Int4Config{tp.group == tp.k && opts.int4.group == 0 ? 0 : tp.group,
-                              opts.int4.rule, tp.importance};
-          GptqReport gr;
-          q = gptq_quantize(w, tp.n, tp.k, *hessian, g, &gr);
-          if (gr.damp_used != g.damp || gr.dead_columns > 0)
-            gptq_note = fmt::format("{}: GPTQ damping {:g}, {} dead columns", tp.name,
-                                    gr.damp_used, gr.dead_columns);
-        } else {
-          q = quantize_int4(w, tp.n, tp.k,
-                            Int4Config{tp.group == tp.k && opts.int4.group == 0 ? 0 : tp.group,
-                                       opts.int4.rule, tp.importance});
+    // Every failure below names the tensor (the quantizers name row and
+    // columns).
+    try {
+      switch (tp.type) {
+        case io::GgmlType::F32:
+          approx = w;
+          out = f32_bytes(w);
+          break;
+        case io::GgmlType::F16: out = fp_bytes(w, r.type, approx, r.note); break;
+        case io::GgmlType::Q8_0: {
+          // Side tensors: one scale per 32-block (ggml's Q8_0); linear
+          // weights of w8a8: one scale per output row (per-channel int8).
+          const Int8Weights q = side ? quantize_int8_rows(w, tp.n * tp.k / 32, 32, tp.k)
+                                     : quantize_int8_rows(w, tp.n, tp.k);
+          approx = dequantize_int8(q);
+          out = block_bytes(pack_q8_0(q));
+          break;
         }
-        FPTQ_CHECK_MSG(q.status == Int4Status::Ok, "{}: {}", tp.name, q.message);
-        approx = dequantize_int4(q);
-        out = block_bytes(pack_q4_0(q));
-        break;
+        case io::GgmlType::Q4_0: {
+          Int4Weights q;
+          if (side) {
+            q = quantize_int4(w, tp.n, tp.k, Int4Config{32, ScaleRule::Q4_0});
+          } else if (tr.gptq) {
+            FPTQ_CHECK_MSG(hessian != nullptr, "no Hessian for {}", tp.name);
+            GptqConfig g = opts.gptq;
+            g.int4 = Int4Config{tp.group == tp.k && opts.int4.group == 0 ? 0 : tp.group,
+                                opts.int4.rule, tp.importance};
+            GptqReport gr;
+            q = gptq_quantize(w, tp.n, tp.k, *hessian, g, &gr);
+            if (gr.damp_used != g.damp || gr.dead_columns > 0)
+              gptq_note = fmt::format("{}: GPTQ damping {:g}, {} dead columns", tp.name,
+                                      gr.damp_used, gr.dead_columns);
+          } else {
+            q = quantize_int4(w, tp.n, tp.k,
+                              Int4Config{tp.group == tp.k && opts.int4.group == 0 ? 0 : tp.group,
+                                         opts.int4.rule, tp.importance});
+          }
+          FPTQ_CHECK_MSG(q.status == Int4Status::Ok, "{}: {}", tp.name, q.message);
+          approx = dequantize_int4(q);
+          out = block_bytes(pack_q4_0(q));
+          break;
+        }
+        default: FPTQ_CHECK_MSG(false, "unplanned type for {}", tp.name);
       }
-      default: FPTQ_CHECK_MSG(false, "unplanned type for {}", tp.name);
+    } catch (const Error& e) {
+      fail("{}: {}", tp.name, e.what());
     }
     r.nmse = nmse(w, approx);
   }

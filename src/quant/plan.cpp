@@ -416,6 +416,7 @@ QuantPlan plan_quantization(const io::ModelFile& src, const CalibStatsSet& stats
                  tr.weights == WeightFormat::Int4 && tr.eq == Equalization::Lae) {
         std::vector<std::vector<float>> ws;
         std::vector<int64_t> rows;
+        std::vector<std::string> names;
         std::vector<AwqConsumer> cons;
         int64_t group = 0;
         for (const auto& t : plan.tensors) {
@@ -426,10 +427,11 @@ QuantPlan plan_quantization(const io::ModelFile& src, const CalibStatsSet& stats
           // model does not make the whole file resident.
           if (src.format == "gguf") release_mapped_pages(ti.data, ti.nbytes);
           rows.push_back(t.n);
+          names.push_back(t.name);
           group = t.group;
         }
         // Spans into ws once it has stopped growing.
-        for (size_t c = 0; c < ws.size(); ++c) cons.push_back({ws[c], rows[c]});
+        for (size_t c = 0; c < ws.size(); ++c) cons.push_back({ws[c], rows[c], names[c]});
         if (!cons.empty()) {
           const std::vector<double> m2 = st.mean_sq();
           const std::vector<float> msq(m2.begin(), m2.end());

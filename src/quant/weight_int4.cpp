@@ -50,7 +50,7 @@ namespace {
 // d rounded to the nearest fp16 value; throws when it overflows.
 float round_scale(float d) {
   const float h = fp16_to_f32(f32_to_fp16(d));
-  if (!std::isfinite(h)) fail("int4: group scale {} overflows fp16", d);
+  if (!std::isfinite(h)) fail("group scale {} overflows fp16 (largest 65504)", d);
   return h;
 }
 
@@ -69,7 +69,7 @@ double group_error(std::span<const float> w, float d, int qmin) {
 float signed_extreme(std::span<const float> w) {
   float amax = 0.0f, ext = 0.0f;
   for (float v : w) {
-    if (!std::isfinite(v)) fail("int4: weight value {} is not finite", v);
+    if (!std::isfinite(v)) fail("weight value {} is not finite", v);
     if (std::fabs(v) > amax) {
       amax = std::fabs(v);
       ext = v;
@@ -226,7 +226,12 @@ Int4Weights quantize_int4(std::span<const float> w, int64_t n, int64_t k, const 
       const auto imp = cfg.importance.empty()
                            ? std::span<const float>()
                            : cfg.importance.subspan(size_t(b * q.group), size_t(q.group));
-      const float d = int4_group_scale(grp, cfg.rule, imp);
+      float d = 0.0f;
+      try {
+        d = int4_group_scale(grp, cfg.rule, imp);
+      } catch (const Error& e) {
+        fail("int4: row {}, columns {}..{}: {}", i, b * q.group, (b + 1) * q.group - 1, e.what());
+      }
       q.scales[size_t(i * gpr + b)] = d;
       for (size_t j = 0; j < grp.size(); ++j) q.codes[off + j] = int4_code(grp[j], d, qmin);
     }

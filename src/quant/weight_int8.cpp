@@ -8,7 +8,7 @@
 
 namespace fptq::quant {
 
-Int8Weights quantize_int8_rows(std::span<const float> w, int64_t n, int64_t k) {
+Int8Weights quantize_int8_rows(std::span<const float> w, int64_t n, int64_t k, int64_t tensor_k) {
   if (n < 0 || k <= 0) fail("int8: bad shape [{}][{}]", n, k);
   if (int64_t(w.size()) % k != 0 || int64_t(w.size()) / k != n)
     fail("int8: weight of {} values is not [{}][{}]", w.size(), n, k);
@@ -17,15 +17,22 @@ Int8Weights quantize_int8_rows(std::span<const float> w, int64_t n, int64_t k) {
   q.k = k;
   q.codes.resize(w.size());
   q.scales.resize(size_t(n));
+  // Row i of w as the tensor's row and columns.
+  const int64_t tk = tensor_k > 0 ? tensor_k : k;
+  auto where = [&](int64_t i) {
+    const int64_t f = i * k;
+    return fmt::format("row {}, columns {}..{}", f / tk, f % tk, f % tk + k - 1);
+  };
   for (int64_t i = 0; i < n; ++i) {
     const auto row = w.subspan(size_t(i * k), size_t(k));
     float amax = 0.0f;
     for (float v : row) {
-      if (!std::isfinite(v)) fail("int8: weight row {} holds a non-finite value {}", i, v);
+      if (!std::isfinite(v)) fail("int8: {} hold a non-finite value {}", where(i), v);
       amax = std::max(amax, std::fabs(v));
     }
     const float d = fp16_to_f32(f32_to_fp16(amax / 127.0f));
-    if (!std::isfinite(d)) fail("int8: row {} scale {} overflows fp16", i, amax / 127.0f);
+    if (!std::isfinite(d))
+      fail("int8: {}: scale {} overflows fp16 (largest 65504)", where(i), amax / 127.0f);
     q.scales[size_t(i)] = d;
     for (int64_t j = 0; j < k; ++j) {
       int8_t c = 0;

@@ -20,8 +20,11 @@ struct Int8Weights {
 };
 
 // w: [n][k] row-major. Throws fptq::Error when w.size() != n·k, n < 0, k <= 0,
-// a value is not finite, or a scale overflows fp16.
-Int8Weights quantize_int8_rows(std::span<const float> w, int64_t n, int64_t k);
+// a value is not finite, or a scale overflows fp16; the message names the row
+// and columns in a tensor whose rows are `tensor_k` long (0: k), so a tensor
+// quantized as rows of 32-blocks (Q8_0) is named by its own coordinates.
+Int8Weights quantize_int8_rows(std::span<const float> w, int64_t n, int64_t k,
+                               int64_t tensor_k = 0);
 
 // ŵ: [n][k], ŵ[i, j] = codes[i, j] · scales[i].
 std::vector<float> dequantize_int8(const Int8Weights& q);

@@ -298,6 +298,25 @@ TEST_F(HostileUse, UnusedTensorsAndWindowsPastTheContextAreNoted) {
   EXPECT_FALSE(contains(run({"", "info model.gguf", ""}).out, "unused tensors"));
 }
 
+// A weight too large for its fp16 group scale: the error names the tensor,
+// the row and the columns, with the paper's recipe and the default (whose AWQ
+// search quantizes rows one at a time) alike.
+TEST_F(HostileUse, OverflowErrorsNameTheTensorAndRow) {
+  write_variant(work_ / "ovf.gguf", nullptr,
+                [](const std::string& name, io::GgmlType&, std::vector<uint8_t>& bytes) {
+                  if (name == "blk.2.attn_k.weight") clitest::set_f32(bytes, 64 + 6, 3e6f);
+                });
+  for (const std::string scheme : {"fptq", "fptq-plus"}) {
+    const clitest::CliRun r =
+        run({"", "quantize ovf.gguf --scheme " + scheme + " " + kCalib + " -o q.gguf", ""});
+    EXPECT_EQ(r.status, 1) << r.err;
+    EXPECT_TRUE(contains(r.err, "blk.2.attn_k.weight") && contains(r.err, "row 1, columns 0..") &&
+                contains(r.err, "overflows fp16"))
+        << scheme << ": " << r.err;
+    EXPECT_FALSE(fs::exists(work_ / "q.gguf"));
+  }
+}
+
 // Runs bin/fptq `args` in `cwd` as a child with TMPDIR=`tmp`, stderr to
 // `err`; returns its pid.
 pid_t spawn_fptq(const fs::path& cwd, const fs::path& tmp, const fs::path& err,

@@ -52,12 +52,12 @@ TEST(Int4, KnownValuesNegativeExtreme) {
   const auto q = quantize_int4(w, 1, 32, {32, ScaleRule::Q4_0});
   ASSERT_EQ(q.status, Int4Status::Ok);
   ASSERT_EQ(q.scales, (std::vector<float>{2.0f}));
-  EXPECT_EQ(q.codes[0], -8);   // −16
-  EXPECT_EQ(q.codes[1], -8);   // −15 → −7.5 → −8 (even)
-  EXPECT_EQ(q.codes[3], -6);   // −13 → −6.5 → −6 (even)
-  EXPECT_EQ(q.codes[16], 0);   // 0
-  EXPECT_EQ(q.codes[17], 0);   // 1 → 0.5 → 0 (even)
-  EXPECT_EQ(q.codes[31], 7);   // 15 → 7.5 → 8 → clamp 7
+  EXPECT_EQ(q.codes[0], -8);  // −16
+  EXPECT_EQ(q.codes[1], -8);  // −15 → −7.5 → −8 (even)
+  EXPECT_EQ(q.codes[3], -6);  // −13 → −6.5 → −6 (even)
+  EXPECT_EQ(q.codes[16], 0);  // 0
+  EXPECT_EQ(q.codes[17], 0);  // 1 → 0.5 → 0 (even)
+  EXPECT_EQ(q.codes[31], 7);  // 15 → 7.5 → 8 → clamp 7
   // absmax7: d = fp16(16/7) = 2.2851562, levels −7..7.
   const auto a = quantize_int4(w, 1, 32, {32, ScaleRule::Absmax7});
   EXPECT_EQ(a.scales[0], fp16_to_f32(f32_to_fp16(16.0f / 7.0f)));
@@ -129,8 +129,7 @@ TEST(Int4, EdgeSizes) {
   // k = group ± 1 cannot be grouped; per-channel takes any k >= 1; n = 0 is empty.
   for (int64_t k : {31, 33, 65}) {
     const auto w = gaussian(2 * k, 11);
-    EXPECT_EQ(quantize_int4(w, 2, k, {32, ScaleRule::Q4_0}).status, Int4Status::KNotDivisible)
-        << k;
+    EXPECT_EQ(quantize_int4(w, 2, k, {32, ScaleRule::Q4_0}).status, Int4Status::KNotDivisible) << k;
     const auto pc = quantize_int4(w, 2, k, {0, ScaleRule::Search});
     ASSERT_EQ(pc.status, Int4Status::Ok) << k;
     EXPECT_EQ(pc.scales.size(), 2u);
@@ -164,6 +163,20 @@ TEST(Int4, RejectsBadInput) {
       }
   bad[7] = 1e6f;  // d = 1.25e5 overflows fp16
   EXPECT_THROW(quantize_int4(bad, 1, 64, {32, ScaleRule::Q4_0}), Error);
+}
+
+// The message names the row and the group's columns of the value at fault.
+TEST(Int4Weights, OverflowNamesRowAndColumns) {
+  std::vector<float> w(3 * 64, 0.01f);
+  w[size_t(2 * 64 + 40)] = 1e6f;  // row 2, second group of 32
+  try {
+    (void)quantize_int4(w, 3, 64, {32, ScaleRule::Q4_0});
+    ADD_FAILURE() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("int4: row 2, columns 32..63: group scale"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(Int4Q4_0, ByteLayout) {

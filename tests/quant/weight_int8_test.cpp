@@ -3,8 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <string>
 #include <random>
+#include <string>
+#include <tuple>
 
 #include "core/error.h"
 #include "core/half.h"
@@ -29,6 +30,25 @@ TEST(Int8Weights, KnownValues) {
       ADD_FAILURE() << "accepted " << bad;
     } catch (const Error& e) {
       EXPECT_NE(std::string(e.what()).find("non-finite"), std::string::npos) << e.what();
+    }
+  }
+}
+
+// Rows of 32-blocks (how Q8_0 side tensors are quantized) are named by the
+// tensor's row and columns when its row length is given.
+TEST(Int8Weights, OverflowNamesTheTensorsRowAndColumns) {
+  std::vector<float> w(4 * 96, 0.01f);
+  w[size_t(2 * 96 + 70)] = 1e8f;  // tensor row 2, block columns 64..95
+  for (const auto& [n, k, tk, want] :
+       {std::tuple{int64_t(4), int64_t(96), int64_t(0), "row 2, columns 0..95"},
+        std::tuple{int64_t(12), int64_t(32), int64_t(96), "row 2, columns 64..95"}}) {
+    try {
+      (void)quantize_int8_rows(w, n, k, tk);
+      ADD_FAILURE() << "accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(std::string("int8: ") + want + ": scale"),
+                std::string::npos)
+          << e.what();
     }
   }
 }
