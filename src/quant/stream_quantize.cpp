@@ -190,7 +190,16 @@ class Run {
     // Locked before the key is computed: the key hashes the whole input, and
     // a second run on this folder must fail at once, not after that.
     dir_.lock();
-    std::string key = make_key();
+    try {
+      start(make_key());
+    } catch (...) {
+      if (dir_.created()) dir_.remove();  // a folder this run made holds nothing to keep
+      throw;
+    }
+  }
+
+  // Resumes the saved state when it is this run's (same key), or starts afresh.
+  void start(std::string key) {
     if (so_.resume && dir_.has_state()) {
       st_ = dir_.load(*src_, cfg_.n_layer);
       if (st_.key != key)

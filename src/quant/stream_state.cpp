@@ -51,7 +51,7 @@ WorkDir::~WorkDir() {
 void WorkDir::lock() {
   if (lock_fd_ >= 0) return;
   std::error_code ec;
-  std::filesystem::create_directory(dir_, ec);
+  created_ = std::filesystem::create_directory(dir_, ec);
   if (ec) fail("{}: cannot create the work folder: {}", dir_.string(), ec.message());
   const int fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) fail("{}: cannot open the work folder: {}", dir_.string(), std::strerror(errno));

@@ -69,6 +69,8 @@ class WorkDir {
   // quantize to the same output) fails at once with a clear message instead
   // of deleting the first run's state.
   void lock();
+  // Whether lock() created the folder (it held nothing of an earlier run).
+  bool created() const { return created_; }
 
   bool has_state() const;
   // Reads state.json and checks it against the run's input: throws
@@ -84,6 +86,7 @@ class WorkDir {
 
  private:
   std::filesystem::path dir_;
+  bool created_ = false;
   int lock_fd_ = -1;
 };
 
