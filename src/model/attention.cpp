@@ -11,6 +11,7 @@
 // not depend on the batch it is computed in, only on the path.
 #include <algorithm>
 #include <cmath>
+#include <memory>
 
 #include "kernels/axpy_f32.h"
 #include "kernels/dot_f32.h"
@@ -65,51 +66,56 @@ void Model::attention_direct(int64_t l, Batch& b, const KvCache& cache, ThreadPo
 // rows of Q_g: two matmuls over the keys 0 .. pos0+r1-1. Masked
 // probabilities (after the row's position, and before its window) are
 // exactly 0 and matmul_f32 sums in a fixed order from key 0, so a row's
-// result does not depend on the block it is computed in.
+// result does not depend on the block it is computed in. Each (block, KV
+// head) pair is one task, run start to end by one thread (its packing, its
+// matmuls, its softmax), the blocks with the most keys first; matmul_f32 does
+// not depend on the thread count, so the result is the same on any pool.
 void Model::attention_packed(int64_t l, Batch& b, const KvCache& cache, ThreadPool& pool) const {
   const int64_t hd = cfg_.head_dim, G = cfg_.group_size(), q_dim = cfg_.n_head * hd;
   const float scale = 1.0f / std::sqrt(float(hd));
   const kernels::KernelTable& K = kernels::active_kernels();
-  std::vector<float> q, kv, p, o;
-  for (int64_t r0 = 0; r0 < b.rows; r0 += kAttentionRowBlock) {
+  const int64_t n_blocks = (b.rows + kAttentionRowBlock - 1) / kAttentionRowBlock;
+  struct Scratch {
+    std::vector<float> q, kv, p, o;
+    std::unique_ptr<ThreadPool> one;  // a task runs its matmuls on its own thread
+  };
+  std::vector<Scratch> scratch(size_t(pool.size()));
+  pool.parallel_for(n_blocks * cfg_.n_kv_head, [&](int64_t task, int thread) {
+    const int64_t blk = n_blocks - 1 - task / cfg_.n_kv_head, g = task % cfg_.n_kv_head;
+    Scratch& s = scratch[size_t(thread)];
+    if (!s.one) s.one = std::make_unique<ThreadPool>(1);
+    std::vector<float>&q = s.q, &kv = s.kv, &p = s.p, &o = s.o;
+    const int64_t r0 = blk * kAttentionRowBlock;
     const int64_t r1 = std::min(b.rows, r0 + kAttentionRowBlock);
     const int64_t n_rows = (r1 - r0) * G;  // row (r, j): query head g·G + j of batch row r
     const int64_t n_keys = b.pos0 + r1;
-    for (int64_t g = 0; g < cfg_.n_kv_head; ++g) {
-      auto q_row = [&](int64_t i) {
-        return b.q.data() + (r0 + i / G) * q_dim + (g * G + i % G) * hd;
-      };
-      auto o_row = [&](int64_t i) {
-        return b.att.data() + (r0 + i / G) * q_dim + (g * G + i % G) * hd;
-      };
-      q.resize(size_t(n_rows * hd));
-      for (int64_t i = 0; i < n_rows; ++i) std::copy_n(q_row(i), hd, q.data() + i * hd);
-      kv.resize(size_t(n_keys * hd));
-      for (int64_t t = 0; t < n_keys; ++t)
-        std::copy_n(cache.k(l, t) + g * hd, hd, kv.data() + t * hd);
-      const kernels::PackedF32 k_g = kernels::pack_f32(kv.data(), n_keys, hd);  // [n_keys][hd]
-      p.resize(size_t(n_rows * n_keys));
-      kernels::matmul_f32(q.data(), k_g, p.data(), n_rows, pool);
-      pool.parallel_for(n_rows, [&](int64_t i, int) {
-        const int64_t pos = b.pos0 + r0 + i / G;
-        const int64_t lo = cfg_.first_key(pos), len = pos + 1;  // keys lo .. pos
-        float* row = p.data() + i * n_keys;
-        for (int64_t t = lo; t < len; ++t) row[t] *= scale;
-        K.softmax_f32(row + lo, len - lo);
-        std::fill(row, row + lo, 0.0f);
-        std::fill(row + len, row + n_keys, 0.0f);
-      });
-      for (int64_t t = 0; t < n_keys; ++t) {
-        const float* v = cache.v(l, t) + g * hd;
-        for (int64_t d = 0; d < hd; ++d) kv[size_t(d * n_keys + t)] = v[d];
-      }
-      const kernels::PackedF32 vt_g =
-          kernels::pack_f32(kv.data(), hd, n_keys);  // V_gᵀ [hd][n_keys]
-      o.resize(size_t(n_rows * hd));
-      kernels::matmul_f32(p.data(), vt_g, o.data(), n_rows, pool);
-      for (int64_t i = 0; i < n_rows; ++i) std::copy_n(o.data() + i * hd, hd, o_row(i));
+    auto q_row = [&](int64_t i) { return b.q.data() + (r0 + i / G) * q_dim + (g * G + i % G) * hd; };
+    auto o_row = [&](int64_t i) { return b.att.data() + (r0 + i / G) * q_dim + (g * G + i % G) * hd; };
+    q.resize(size_t(n_rows * hd));
+    for (int64_t i = 0; i < n_rows; ++i) std::copy_n(q_row(i), hd, q.data() + i * hd);
+    kv.resize(size_t(n_keys * hd));
+    for (int64_t t = 0; t < n_keys; ++t) std::copy_n(cache.k(l, t) + g * hd, hd, kv.data() + t * hd);
+    const kernels::PackedF32 k_g = kernels::pack_f32(kv.data(), n_keys, hd);  // [n_keys][hd]
+    p.resize(size_t(n_rows * n_keys));
+    kernels::matmul_f32(q.data(), k_g, p.data(), n_rows, *s.one);
+    for (int64_t i = 0; i < n_rows; ++i) {
+      const int64_t pos = b.pos0 + r0 + i / G;
+      const int64_t lo = cfg_.first_key(pos), len = pos + 1;  // keys lo .. pos
+      float* row = p.data() + i * n_keys;
+      for (int64_t t = lo; t < len; ++t) row[t] *= scale;
+      K.softmax_f32(row + lo, len - lo);
+      std::fill(row, row + lo, 0.0f);
+      std::fill(row + len, row + n_keys, 0.0f);
     }
-  }
+    for (int64_t t = 0; t < n_keys; ++t) {
+      const float* v = cache.v(l, t) + g * hd;
+      for (int64_t d = 0; d < hd; ++d) kv[size_t(d * n_keys + t)] = v[d];
+    }
+    const kernels::PackedF32 vt_g = kernels::pack_f32(kv.data(), hd, n_keys);  // V_gᵀ [hd][n_keys]
+    o.resize(size_t(n_rows * hd));
+    kernels::matmul_f32(p.data(), vt_g, o.data(), n_rows, *s.one);
+    for (int64_t i = 0; i < n_rows; ++i) std::copy_n(o.data() + i * hd, hd, o_row(i));
+  });
 }
 
 }  // namespace fptq::model

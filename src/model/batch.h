@@ -31,8 +31,13 @@ struct Model::Batch {
   // Emulate mode: the codes of a fake-quantized matmul input, as f32
   // ([rows][k], allocated on first use).
   std::vector<float> xc;
+  // RoPE's cos/sin of each row's position, [rows][n_rot/2], computed once per
+  // batch (every layer's q and k rotate by the same angles).
+  std::vector<float> rope_cos, rope_sin;
+  ThreadPool* pool;  // the forward pass's pool: row-parallel work outside the matmuls
 
-  Batch(const LlamaConfig& c, int64_t rows_, int64_t pos0_) : rows(rows_), pos0(pos0_) {
+  Batch(const LlamaConfig& c, int64_t rows_, int64_t pos0_, ThreadPool& pool_)
+      : rows(rows_), pos0(pos0_), pool(&pool_) {
     const size_t r = size_t(rows);
     const size_t max_in = size_t(std::max({c.dim, c.n_head * c.head_dim, c.ffn_dim}));
     x.resize(r * size_t(c.dim));
@@ -47,5 +52,22 @@ struct Model::Batch {
     group_sums.resize(r * (max_in / 32 + 1));
   }
 };
+
+// Runs fn(r0, r1) over [0, rows) cut into one contiguous chunk per thread of
+// `pool`, each at least `min_rows` long (a decode step's few rows stay on the
+// calling thread). For row-independent work: the result does not depend on
+// the chunks.
+template <class F>
+void for_row_chunks(ThreadPool& pool, int64_t rows, int64_t min_rows, F&& fn) {
+  const int64_t chunks = std::clamp<int64_t>(rows / std::max<int64_t>(min_rows, 1), 1,
+                                             int64_t(pool.size()));
+  if (chunks == 1) {
+    fn(int64_t(0), rows);
+    return;
+  }
+  pool.parallel_for(chunks, [&](int64_t c, int) {
+    fn(rows * c / chunks, rows * (c + 1) / chunks);
+  });
+}
 
 }  // namespace fptq::model

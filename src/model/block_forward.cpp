@@ -83,7 +83,7 @@ void Model::forward_hidden(std::span<float> x, KvCache& cache, ThreadPool& pool,
   }
   for (int64_t done = 0; done < n;) {
     const int64_t rows = std::min(kMaxBatchRows, n - done);
-    Batch b(cfg_, rows, cache.n_past());
+    Batch b(cfg_, rows, cache.n_past(), pool);
     float* xr = x.data() + done * cfg_.dim;
     std::copy_n(xr, rows * cfg_.dim, b.x.data());
     for (int64_t l = 0; l < cfg_.n_layer; ++l) {

@@ -17,6 +17,9 @@
 namespace fptq::model {
 namespace {
 
+// Rows per thread below which quantizing stays on one thread.
+constexpr int64_t kMinQuantRows = 16;
+
 OpClass quant_class(const PointEngine& p) {
   return p.act.static_delta > 0.0f ? OpClass::quant_static : OpClass::quant_dynamic;
 }
@@ -47,7 +50,11 @@ MatmulIn Model::quantize_input(const PointEngine& p, float* x, int64_t rows, int
                                Batch& b) const {
   MatmulIn in{x, b.xq.data(), b.xs.data(), nullptr, 0};
   if (p.group > 0) {
-    kernels::group_sums_rows_i8(b.xq.data(), rows, cols, p.group, b.group_sums.data());
+    const int64_t gpr = cols / p.group;
+    for_row_chunks(*b.pool, rows, kMinQuantRows, [&](int64_t r0, int64_t r1) {
+      kernels::group_sums_rows_i8(b.xq.data() + r0 * cols, r1 - r0, cols, p.group,
+                                  b.group_sums.data() + r0 * gpr);
+    });
     in.group_sums = b.group_sums.data();
     in.group = p.group;
   }
@@ -80,7 +87,10 @@ MatmulIn Model::matmul_input(int64_t layer, MatmulInput kind, float* x, int64_t 
   }
   if (!p.quantized) return MatmulIn{x};
   const OpTimer timer(quant_class(p));  // one call: the codes and quantize_input
-  kernels::quantize_rows_i8(x, rows, cols, p.act, b.xq.data(), b.xs.data());
+  for_row_chunks(*b.pool, rows, kMinQuantRows, [&](int64_t r0, int64_t r1) {
+    kernels::quantize_rows_i8(x + r0 * cols, r1 - r0, cols, p.act, b.xq.data() + r0 * cols,
+                              b.xs.data() + r0);
+  });
   return quantize_input(p, x, rows, cols, b);
 }
 
@@ -93,8 +103,10 @@ MatmulIn Model::norm_input(int64_t layer, MatmulInput kind, const float* x,
   const PointEngine& p = plan_.point(layer, kind);
   if (p.quantized && !obs && !p.float_consumers) {
     const OpTimer timer(quant_class(p));
-    kernels::rmsnorm_quantize_rows_i8(x, gain.data(), cfg_.rms_eps, rows, n, p.act, b.xq.data(),
-                                      b.xs.data());
+    for_row_chunks(*b.pool, rows, kMinQuantRows, [&](int64_t r0, int64_t r1) {
+      kernels::rmsnorm_quantize_rows_i8(x + r0 * n, gain.data(), cfg_.rms_eps, r1 - r0, n, p.act,
+                                        b.xq.data() + r0 * n, b.xs.data() + r0);
+    });
     return quantize_input(p, b.xn.data(), rows, n, b);
   }
   {
@@ -112,8 +124,10 @@ MatmulIn Model::silu_mul_input(int64_t layer, Batch& b, Observer* obs) const {
   const PointEngine& p = plan_.point(layer, MatmulInput::ffn_down_in);
   if (p.quantized && !obs && !p.float_consumers) {
     const OpTimer timer(quant_class(p));
-    kernels::silu_mul_quantize_rows_i8(b.gate.data(), b.up.data(), m, n, p.act, b.xq.data(),
-                                       b.xs.data());
+    for_row_chunks(*b.pool, m, kMinQuantRows, [&](int64_t r0, int64_t r1) {
+      kernels::silu_mul_quantize_rows_i8(b.gate.data() + r0 * n, b.up.data() + r0 * n, r1 - r0, n,
+                                         p.act, b.xq.data() + r0 * n, b.xs.data() + r0);
+    });
     return quantize_input(p, b.gate.data(), m, n, b);
   }
   {

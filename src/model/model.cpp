@@ -47,27 +47,39 @@ void Model::observe(Observer* obs, int64_t layer, MatmulInput kind, float* x, in
 // Rotates the first n_rot dims of each head of `rows` rows (row r at position
 // pos0 + r): pairs (2i, 2i+1) for RopeStyle::normal, (i, i + n_rot/2) for neox,
 // by the angle pos · base^(-2i/n_rot).
-static void apply_rope(float* x, int64_t rows, int64_t n_heads, const LlamaConfig& c,
-                       const std::vector<double>& inv_freq, int64_t pos0) {
-  const int64_t half = c.n_rot / 2;
-  std::vector<float> cos_t(static_cast<size_t>(half)), sin_t(static_cast<size_t>(half));
-  for (int64_t r = 0; r < rows; ++r) {
-    const double pos = double(pos0 + r);
-    for (int64_t i = 0; i < half; ++i) {
-      cos_t[size_t(i)] = float(std::cos(pos * inv_freq[size_t(i)]));
-      sin_t[size_t(i)] = float(std::sin(pos * inv_freq[size_t(i)]));
-    }
-    for (int64_t h = 0; h < n_heads; ++h) {
-      float* v = x + (r * n_heads + h) * c.head_dim;
+// Rotates each head of x ([rows][n_heads·head_dim], rows at positions
+// pos0 ..) by its position's angles: pairs (2i, 2i+1) (normal) or
+// (i, i + n_rot/2) (neox), angle pos·base^(-2i/n_rot).
+void Model::apply_rope(float* x, int64_t n_heads, Batch& b) const {
+  const int64_t half = cfg_.n_rot / 2, rows = b.rows;
+  if (b.rope_cos.empty()) {
+    b.rope_cos.resize(size_t(rows * half));
+    b.rope_sin.resize(size_t(rows * half));
+    for (int64_t r = 0; r < rows; ++r) {
+      const double pos = double(b.pos0 + r);
       for (int64_t i = 0; i < half; ++i) {
-        const int64_t a = c.rope_style == RopeStyle::normal ? 2 * i : i;
-        const int64_t b = c.rope_style == RopeStyle::normal ? 2 * i + 1 : i + half;
-        const float x0 = v[a], x1 = v[b];
-        v[a] = x0 * cos_t[size_t(i)] - x1 * sin_t[size_t(i)];
-        v[b] = x0 * sin_t[size_t(i)] + x1 * cos_t[size_t(i)];
+        b.rope_cos[size_t(r * half + i)] = float(std::cos(pos * rope_inv_freq_[size_t(i)]));
+        b.rope_sin[size_t(r * half + i)] = float(std::sin(pos * rope_inv_freq_[size_t(i)]));
       }
     }
   }
+  const bool normal = cfg_.rope_style == RopeStyle::normal;
+  for_row_chunks(*b.pool, rows, 16, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* cos_t = b.rope_cos.data() + r * half;
+      const float* sin_t = b.rope_sin.data() + r * half;
+      for (int64_t h = 0; h < n_heads; ++h) {
+        float* v = x + (r * n_heads + h) * cfg_.head_dim;
+        for (int64_t i = 0; i < half; ++i) {
+          const int64_t a = normal ? 2 * i : i;
+          const int64_t c = normal ? 2 * i + 1 : i + half;
+          const float x0 = v[a], x1 = v[c];
+          v[a] = x0 * cos_t[i] - x1 * sin_t[i];
+          v[c] = x0 * sin_t[i] + x1 * cos_t[i];
+        }
+      }
+    }
+  });
 }
 
 void Model::embed(std::span<const int32_t> tokens, Batch& b) const {
@@ -96,8 +108,8 @@ void Model::attention_block(int64_t l, Batch& b, KvCache& cache, ThreadPool& poo
   }
   {
     const OpTimer timer(OpClass::attention);
-    apply_rope(b.q.data(), m, cfg_.n_head, cfg_, rope_inv_freq_, b.pos0);
-    apply_rope(k, m, cfg_.n_kv_head, cfg_, rope_inv_freq_, b.pos0);
+    apply_rope(b.q.data(), cfg_.n_head, b);
+    apply_rope(k, cfg_.n_kv_head, b);
     attention(l, b, cache, pool);
   }
   const MatmulIn a =
@@ -144,7 +156,7 @@ void Model::forward(std::span<const int32_t> tokens, KvCache& cache, ThreadPool&
   logits.clear();
   for (int64_t done = 0; done < n;) {
     const int64_t rows = std::min(kMaxBatchRows, n - done);
-    Batch b(cfg_, rows, cache.n_past());
+    Batch b(cfg_, rows, cache.n_past(), pool);
     embed(tokens.subspan(size_t(done), size_t(rows)), b);
     for (int64_t l = 0; l < cfg_.n_layer; ++l) {
       attention_block(l, b, cache, pool, observer);

@@ -84,6 +84,7 @@ class Model {
   void attention_block(int64_t l, Batch& b, KvCache& cache, ThreadPool& pool, Observer* obs) const;
   void ffn_block(int64_t l, Batch& b, ThreadPool& pool, Observer* obs) const;
   void attention(int64_t l, Batch& b, const KvCache& cache, ThreadPool& pool) const;
+  void apply_rope(float* x, int64_t n_heads, Batch& b) const;
   void attention_packed(int64_t l, Batch& b, const KvCache& cache, ThreadPool& pool) const;
   void attention_direct(int64_t l, Batch& b, const KvCache& cache, ThreadPool& pool) const;
   MatmulIn norm_input(int64_t layer, MatmulInput kind, const float* x,
