@@ -111,9 +111,10 @@ MatmulIn Model::norm_input(int64_t layer, MatmulInput kind, const float* x,
   }
   {
     const OpTimer timer(OpClass::norm_elementwise);
-    for (int64_t r = 0; r < rows; ++r) {
-      kernels::rmsnorm_f32(x + r * n, gain.data(), cfg_.rms_eps, b.xn.data() + r * n, n);
-    }
+    for_row_chunks(*b.pool, rows, kMinQuantRows, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r)
+        kernels::rmsnorm_f32(x + r * n, gain.data(), cfg_.rms_eps, b.xn.data() + r * n, n);
+    });
   }
   return matmul_input(layer, kind, b.xn.data(), rows, n, b, obs);
 }
@@ -132,7 +133,10 @@ MatmulIn Model::silu_mul_input(int64_t layer, Batch& b, Observer* obs) const {
   }
   {
     const OpTimer timer(OpClass::norm_elementwise);
-    kernels::silu_mul_f32(b.gate.data(), b.up.data(), b.gate.data(), m * n);
+    for_row_chunks(*b.pool, m, kMinQuantRows, [&](int64_t r0, int64_t r1) {
+      kernels::silu_mul_f32(b.gate.data() + r0 * n, b.up.data() + r0 * n, b.gate.data() + r0 * n,
+                            (r1 - r0) * n);
+    });
   }
   return matmul_input(layer, MatmulInput::ffn_down_in, b.gate.data(), m, n, b, obs);
 }

@@ -10,9 +10,12 @@
 namespace fptq::model {
 namespace {
 
-void add_rows(float* x, const float* d, int64_t n) {
+// x += d over rows of width `dim`, row-parallel.
+void add_rows(float* x, const float* d, int64_t rows, int64_t dim, ThreadPool& pool) {
   const OpTimer timer(OpClass::norm_elementwise);
-  for (int64_t i = 0; i < n; ++i) x[i] += d[i];
+  for_row_chunks(pool, rows, 64, [&](int64_t r0, int64_t r1) {
+    for (int64_t i = r0 * dim; i < r1 * dim; ++i) x[i] += d[i];
+  });
 }
 
 }  // namespace
@@ -115,7 +118,7 @@ void Model::attention_block(int64_t l, Batch& b, KvCache& cache, ThreadPool& poo
   const MatmulIn a =
       matmul_input(l, MatmulInput::attn_out_in, b.att.data(), m, cfg_.n_head * cfg_.head_dim, b, obs);
   linear(a, w.o, b.proj.data(), m, pool);
-  add_rows(b.x.data(), b.proj.data(), m * cfg_.dim);
+  add_rows(b.x.data(), b.proj.data(), m, cfg_.dim, pool);
 }
 
 // x = h + W_down · (SiLU(W_gate·n) ⊙ W_up·n),  n = RMSNorm(h)
@@ -130,7 +133,7 @@ void Model::ffn_block(int64_t l, Batch& b, ThreadPool& pool, Observer* obs) cons
   }
   const MatmulIn s = silu_mul_input(l, b, obs);
   linear(s, w.down, b.proj.data(), m, pool);
-  add_rows(b.x.data(), b.proj.data(), m * cfg_.dim);
+  add_rows(b.x.data(), b.proj.data(), m, cfg_.dim, pool);
 }
 
 // logits = W_out · RMSNorm(x) for the requested rows, appended to `logits`.
