@@ -29,7 +29,9 @@
 
 #include "cli/build_info.h"
 #include "cli/commands.h"
+#include "core/checked_math.h"
 #include "core/error.h"
+#include "core/memory_budget.h"
 #include "core/thread_pool.h"
 #include "core/timer.h"
 #include "io/ggml_types.h"
@@ -48,6 +50,7 @@ struct BenchArgs {
   std::string model;
   std::vector<int64_t> n_prompt{512};
   std::vector<int64_t> n_gen{128};
+  std::vector<int64_t> n_depth{0};  // tokens already in the cache when a test starts
   std::vector<int> threads;
   int reps = 5;
   int warmup = 1;
@@ -160,8 +163,8 @@ class TokenSource {
 };
 
 struct TestResult {
-  std::string name;  // "pp512", "tg128"
-  int64_t n_prompt = 0, n_gen = 0;
+  std::string name;  // "pp512", "tg128", "tg128 @ d2048"
+  int64_t n_prompt = 0, n_gen = 0, n_depth = 0;
   std::vector<double> wall_s, cpu_s;
   // --profile: the extra run's time per operation class and its wall time.
   bool profiled = false;
@@ -171,30 +174,47 @@ struct TestResult {
   int64_t tokens() const { return n_prompt + n_gen; }
 };
 
-// Runs one test (pp when n_prompt > 0, else tg) on `pool`.
-TestResult run_test(const model::Model& m, int64_t n_prompt, int64_t n_gen, const BenchArgs& a,
-                    int32_t bos, ThreadPool& pool) {
+std::string test_name(int64_t n_prompt, int64_t n_gen, int64_t n_depth) {
+  const std::string t = n_prompt > 0 ? fmt::format("pp{}", n_prompt) : fmt::format("tg{}", n_gen);
+  return n_depth > 0 ? fmt::format("{} @ d{}", t, n_depth) : t;
+}
+
+// Runs one test (pp when n_prompt > 0, else tg) on `pool`, each run after
+// an untimed prefill of n_depth tokens (llama-bench's -d).
+TestResult run_test(const model::Model& m, int64_t n_prompt, int64_t n_gen, int64_t n_depth,
+                    const BenchArgs& a, int32_t bos, ThreadPool& pool) {
   TestResult r;
   r.n_prompt = n_prompt;
   r.n_gen = n_gen;
-  r.name = n_prompt > 0 ? fmt::format("pp{}", n_prompt) : fmt::format("tg{}", n_gen);
-  model::KvCache cache(m.config(), std::max<int64_t>(1, n_prompt + n_gen));
+  r.n_depth = n_depth;
+  r.name = test_name(n_prompt, n_gen, n_depth);
+  model::KvCache cache(m.config(), std::max<int64_t>(1, n_depth + n_prompt + n_gen));
   std::vector<float> logits;
   TokenSource warm_src(a.seed ^ 0x9e3779b97f4a7c15ull, m.config().n_vocab, bos);
   TokenSource src(a.seed, m.config().n_vocab, bos);
+  TokenSource depth_src(a.seed ^ 0x5851f42d4c957f2dull, m.config().n_vocab, bos);
+  std::vector<int32_t> depth_ids;
+  if (n_depth > 0) depth_ids = depth_src.next(n_depth);
 
-  auto once = [&](const std::vector<int32_t>& ids) {
+  auto fill_depth = [&] {
     cache.clear();
+    if (n_depth > 0) m.forward(depth_ids, cache, pool, model::Logits::last, logits);
+  };
+  auto once = [&](const std::vector<int32_t>& ids) {
     if (n_prompt > 0) {
       m.forward(ids, cache, pool, model::Logits::last, logits);
     } else {
       for (int32_t id : ids) m.forward({&id, 1}, cache, pool, model::Logits::last, logits);
     }
   };
-  for (int w = 0; w < a.warmup; ++w) once(warm_src.next(r.tokens()));
+  for (int w = 0; w < a.warmup; ++w) {
+    fill_depth();
+    once(warm_src.next(r.tokens()));
+  }
   for (int rep = 0; rep < a.reps; ++rep) {
     const std::vector<int32_t> ids = src.next(r.tokens());
     r.tokens_fnv1a = fnv1a(r.tokens_fnv1a, ids);
+    fill_depth();
     const double c0 = cpu_seconds();
     const double t0 = now_seconds();
     once(ids);
@@ -206,9 +226,9 @@ TestResult run_test(const model::Model& m, int64_t n_prompt, int64_t n_gen, cons
     // argmax of every step's logits here (as greedy generation does), so the
     // sampling row is measured; the next input stays the random id.
     const std::vector<int32_t> ids = src.next(r.tokens());
+    fill_depth();
     const model::ProfileScope scope(&r.profile);
     const double t0 = now_seconds();
-    cache.clear();
     if (n_prompt > 0) {
       m.forward(ids, cache, pool, model::Logits::last, logits);
     } else {
@@ -275,12 +295,20 @@ void run_bench(const BenchArgs& a) {
   for (int64_t n : a.n_gen) {
     if (n < 0) fail("-n: generation lengths must be >= 0 (got {})", n);
   }
-  std::vector<std::pair<int64_t, int64_t>> tests;  // (n_prompt, n_gen), one of them 0
-  for (int64_t p : a.n_prompt) {
-    if (p > 0) tests.emplace_back(p, 0);
+  for (int64_t d : a.n_depth) {
+    if (d < 0) fail("-d: depths must be >= 0 (got {})", d);
   }
-  for (int64_t n : a.n_gen) {
-    if (n > 0) tests.emplace_back(0, n);
+  struct Test {
+    int64_t p, n, d;  // n_prompt, n_gen (one of them 0), n_depth
+  };
+  std::vector<Test> tests;
+  for (int64_t d : a.n_depth) {
+    for (int64_t p : a.n_prompt) {
+      if (p > 0) tests.push_back({p, 0, d});
+    }
+    for (int64_t n : a.n_gen) {
+      if (n > 0) tests.push_back({0, n, d});
+    }
   }
   if (tests.empty()) fail("nothing to run: -p and -n are all 0");
   // The log is appended to (it may be a pipe or /dev/stdout), never the model.
@@ -301,9 +329,16 @@ void run_bench(const BenchArgs& a) {
   }
   const auto tok = tok::Tokenizer::from_metadata(m->file().metadata, m->file().path);
   const int32_t bos = tok->add_bos_by_default() && tok->bos_id() >= 0 ? tok->bos_id() : -1;
-  for (const auto& [p, n] : tests) {
-    if (p + n > m->config().context_length && m->config().context_length > 0) {
-      fmt::print(stderr, "fptq bench: note: {} tokens exceed the trained context ({})\n", p + n,
+  for (const Test& t : tests) {
+    uint64_t total = 0;  // t.d, t.p, t.n >= 0 (checked above), one of t.p, t.n is 0
+    if (!checked_add(uint64_t(t.d), uint64_t(t.p + t.n), &total) || total > uint64_t(INT64_MAX))
+      fail("-d {} + {} test tokens overflow", t.d, t.p + t.n);
+    check_allocation("the KV cache of a bench test",
+                     {total, uint64_t(m->config().n_layer),
+                      uint64_t(2 * m->config().kv_dim()), sizeof(float)},
+                     "lower -d, -p or -n");
+    if (m->config().context_length > 0 && total > uint64_t(m->config().context_length)) {
+      fmt::print(stderr, "fptq bench: note: {} tokens exceed the trained context ({})\n", total,
                  m->config().context_length);
     }
   }
@@ -325,12 +360,10 @@ void run_bench(const BenchArgs& a) {
   const std::string when = iso_time_utc();
   for (int nt : threads) {
     ThreadPool pool(nt);
-    for (const auto& [p, n] : tests) {
-      if (a.reps > 0) {
-        fmt::print(stderr, "fptq bench: {} threads {}...\n", p > 0 ? fmt::format("pp{}", p)
-                                                                   : fmt::format("tg{}", n), nt);
-      }
-      const TestResult r = run_test(*m, p, n, a, bos, pool);
+    for (const Test& t : tests) {
+      if (a.reps > 0)
+        fmt::print(stderr, "fptq bench: {} threads {}...\n", test_name(t.p, t.n, t.d), nt);
+      const TestResult r = run_test(*m, t.p, t.n, t.d, a, bos, pool);
       std::vector<double> ts, ts_cpu;
       for (size_t i = 0; i < r.wall_s.size(); ++i) {
         ts.push_back(double(r.tokens()) / std::max(r.wall_s[i], 1e-12));
@@ -365,6 +398,7 @@ void run_bench(const BenchArgs& a) {
             {"test", r.name},
             {"n_prompt", r.n_prompt},
             {"n_gen", r.n_gen},
+            {"n_depth", r.n_depth},
             {"reps", a.reps},
             {"warmup", a.warmup},
             {"seed", a.seed},
@@ -403,6 +437,12 @@ void add_bench_command(CLI::App& app) {
       ->delimiter(',')
       ->capture_default_str();
   cmd->add_option("-n,--n-gen", a->n_gen, "decode lengths, comma-separated (0: no tg test)")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("-d,--n-depth", a->n_depth,
+                  "tokens already in the KV cache when each test starts, comma-separated "
+                  "(llama-bench's -d: an untimed prefill before every run; tests are named "
+                  "\"tg128 @ d2048\")")
       ->delimiter(',')
       ->capture_default_str();
   cmd->add_option("-r,--repetitions", a->reps, "timed runs per test")->capture_default_str();
