@@ -42,37 +42,43 @@ void Model::attention(int64_t l, Batch& b, const KvCache& cache, ThreadPool& poo
   }
 }
 
-// One task per (row, KV head g) computing the G query heads of g together:
-// scores by dot products against the cached keys, softmax, then
-// O_h = Σ_t p_t · V_t by axpy in position order. The keys and values are
-// walked in tiles, each tile used by all G heads before the next, so a long
-// cache is read from memory once per KV head instead of once per query head.
-// Each score is one dot_f32 call and each O_h accumulates its terms in
-// position order, so the tiling does not change a bit.
+// One task per (row, KV head g) computing the G query heads of g together
+// (split into `parts` runs of heads when there are fewer (row, KV head)
+// pairs than threads): scores by dot products against the cached keys,
+// softmax, then O_h = Σ_t p_t · V_t by axpy in position order. The keys and
+// values are walked in tiles, each tile used by all heads of the task before
+// the next, so a long cache is read from memory once per KV head instead of
+// once per query head. Each score is one dot_f32 call and each O_h
+// accumulates its terms in position order, so neither the tiling nor the
+// split changes a bit.
 void Model::attention_direct(int64_t l, Batch& b, const KvCache& cache, ThreadPool& pool) const {
   const int64_t hd = cfg_.head_dim, G = cfg_.group_size(), q_dim = cfg_.n_head * hd;
   const float scale = 1.0f / std::sqrt(float(hd));
   const kernels::KernelTable& K = kernels::active_kernels();
+  const int64_t pairs = b.rows * cfg_.n_kv_head;
+  const int64_t parts = std::clamp<int64_t>((pool.size() + pairs - 1) / pairs, 1, G);
   std::vector<std::vector<float>> scores(size_t(pool.size()));
-  pool.parallel_for(b.rows * cfg_.n_kv_head, [&](int64_t task, int thread) {
-    const int64_t r = task / cfg_.n_kv_head, g = task % cfg_.n_kv_head;
+  pool.parallel_for(pairs * parts, [&](int64_t task, int thread) {
+    const int64_t pair = task / parts, part = task % parts;
+    const int64_t r = pair / cfg_.n_kv_head, g = pair % cfg_.n_kv_head;
+    const int64_t j0 = G * part / parts, nj = G * (part + 1) / parts - j0;  // heads g·G + j0 ..
     const int64_t pos = b.pos0 + r;
     const int64_t lo = cfg_.first_key(pos), len = pos + 1 - lo;  // keys lo .. pos
-    const float* q = b.q.data() + r * q_dim + g * G * hd;          // head g·G + j at q + j·hd
-    float* o = b.att.data() + r * q_dim + g * G * hd;
+    const float* q = b.q.data() + r * q_dim + (g * G + j0) * hd;  // head j of the task at q + j·hd
+    float* o = b.att.data() + r * q_dim + (g * G + j0) * hd;
     std::vector<float>& p = scores[size_t(thread)];
-    p.resize(size_t(G * len));  // [G][len]
+    p.resize(size_t(nj * len));  // [nj][len]
     for (int64_t t0 = 0; t0 < len; t0 += kDirectKeyTile) {
       const int64_t t1 = std::min(len, t0 + kDirectKeyTile);
-      for (int64_t j = 0; j < G; ++j)
+      for (int64_t j = 0; j < nj; ++j)
         for (int64_t t = t0; t < t1; ++t)
           p[size_t(j * len + t)] = K.dot_f32(q + j * hd, cache.k(l, lo + t) + g * hd, hd) * scale;
     }
-    for (int64_t j = 0; j < G; ++j) K.softmax_f32(p.data() + j * len, len);
-    std::fill(o, o + G * hd, 0.0f);
+    for (int64_t j = 0; j < nj; ++j) K.softmax_f32(p.data() + j * len, len);
+    std::fill(o, o + nj * hd, 0.0f);
     for (int64_t t0 = 0; t0 < len; t0 += kDirectKeyTile) {
       const int64_t t1 = std::min(len, t0 + kDirectKeyTile);
-      for (int64_t j = 0; j < G; ++j)
+      for (int64_t j = 0; j < nj; ++j)
         for (int64_t t = t0; t < t1; ++t)
           K.axpy_f32(p[size_t(j * len + t)], cache.v(l, lo + t) + g * hd, o + j * hd, hd);
     }

@@ -115,6 +115,35 @@ TEST(Forward, BitIdenticalForOneAndTwoThreads) {
   EXPECT_EQ(0, std::memcmp(a.data(), c.data(), a.size() * sizeof(float)));
 }
 
+// Decode steps split their attention by KV head, and by runs of query heads
+// when threads outnumber the KV heads (8 threads, 4 KV heads of 2 query
+// heads here): the same bits as one thread.
+TEST(Forward, DecodeBitIdenticalForAnyThreadCount) {
+  FPTQ_REQUIRE_FILE(stories_path());
+  ThreadPool load(1);
+  auto m = Model::load(stories_path(), load);
+  ASSERT_EQ(m->config().n_kv_head, 4);
+  ASSERT_EQ(m->config().group_size(), 2);
+  const std::vector<int32_t> ids = prompt_ids(*m);
+  auto decode = [&](int threads) {
+    ThreadPool pool(threads);
+    KvCache cache(m->config(), int64_t(ids.size()));
+    std::vector<float> all, step;
+    for (int32_t id : ids) {
+      const int32_t one[1] = {id};
+      m->forward(one, cache, pool, Logits::last, step);
+      all.insert(all.end(), step.begin(), step.end());
+    }
+    return all;
+  };
+  const std::vector<float> a = decode(1);
+  for (int t : {2, 3, 8}) {
+    const std::vector<float> b = decode(t);
+    ASSERT_EQ(a.size(), b.size());
+    EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float))) << t << " threads";
+  }
+}
+
 TEST(Forward, RejectsBadTokensAndFullCache) {
   FPTQ_REQUIRE_FILE(stories_path());
   ThreadPool pool(1);
