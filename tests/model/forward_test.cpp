@@ -11,7 +11,7 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
-#include "model/logits_tolerance.h"
+#include "model/forward_util.h"
 #include "model/model.h"
 #include "testing/testing.h"
 #include "tokenizer/tokenizer.h"
@@ -27,23 +27,11 @@ std::vector<int32_t> prompt_ids(const Model& m) {
   return tok->encode("Once upon a time, there was a little girl named Lily. She loved to play", true);
 }
 
-// A long real sequence: the golden greedy text, BOS + 256 tokens (several
-// attention row blocks).
-std::vector<int32_t> golden_ids() {
-  std::ifstream in(testing::shared_data("golden/stories260K-greedy-256-ids.txt"));
-  std::vector<int32_t> ids;
-  for (int32_t id; in >> id;) ids.push_back(id);
-  return ids;
-}
-
-// Logits of every position, the prompt processed as one batch.
+// Logits of every position, the prompt processed as one batch on `threads`.
 std::vector<float> prefill_logits(const Model& m, const std::vector<int32_t>& ids, int threads,
                                   Observer* obs = nullptr) {
   ThreadPool pool(threads);
-  KvCache cache(m.config(), int64_t(ids.size()));
-  std::vector<float> logits;
-  m.forward(ids, cache, pool, Logits::all, logits, obs);
-  return logits;
+  return prefill_all(m, ids, pool, obs);
 }
 
 TEST(Forward, PrefillMatchesTokenByTokenDecode) {
@@ -127,14 +115,7 @@ TEST(Forward, DecodeBitIdenticalForAnyThreadCount) {
   const std::vector<int32_t> ids = prompt_ids(*m);
   auto decode = [&](int threads) {
     ThreadPool pool(threads);
-    KvCache cache(m->config(), int64_t(ids.size()));
-    std::vector<float> all, step;
-    for (int32_t id : ids) {
-      const int32_t one[1] = {id};
-      m->forward(one, cache, pool, Logits::last, step);
-      all.insert(all.end(), step.begin(), step.end());
-    }
-    return all;
+    return decode_all(*m, ids, pool);
   };
   const std::vector<float> a = decode(1);
   for (int t : {2, 3, 8}) {

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
-#include "model/logits_tolerance.h"
+#include "model/forward_util.h"
 #include "model/model.h"
 #include "testing/testing.h"
 
@@ -32,9 +32,8 @@ fs::path stories() { return testing::shared_data("models/stories260K.gguf"); }
 
 // BOS + the first tokens of the golden story.
 std::vector<int32_t> story_ids(size_t n) {
-  std::ifstream in(testing::shared_data("golden/stories260K-greedy-256-ids.txt"));
-  std::vector<int32_t> ids;
-  for (int32_t id; ids.size() < n && in >> id;) ids.push_back(id);
+  std::vector<int32_t> ids = golden_ids();
+  ids.resize(std::min(ids.size(), n));
   return ids;
 }
 
@@ -57,13 +56,6 @@ fs::path make_hf(const testing::TempDir& tmp, const std::string& name, const std
   std::string why_##var;                                     \
   const fs::path var = make_hf(tmp, name, args, &why_##var); \
   if (var.empty()) GTEST_SKIP() << why_##var
-
-std::vector<float> prefill(const Model& m, const std::vector<int32_t>& ids, ThreadPool& pool) {
-  KvCache cache(m.config(), int64_t(ids.size()));
-  std::vector<float> logits;
-  m.forward(ids, cache, pool, Logits::all, logits);
-  return logits;
-}
 
 double max_abs(const std::vector<float>& v) {
   double m = 0;
@@ -117,7 +109,7 @@ TEST(SlidingWindow, MatchesIndependentReference) {
   const std::vector<int32_t> ids = story_ids(kTokens);
   ASSERT_EQ(ids.size(), kTokens);
   const int64_t V = m->config().n_vocab;
-  const std::vector<float> got = prefill(*m, ids, pool);
+  const std::vector<float> got = prefill_all(*m, ids, pool);
 
   std::string why;
   std::string list;
@@ -164,15 +156,15 @@ TEST(SlidingWindow, NothingOutsideTheReceptiveFieldReachesALogit) {
   const std::vector<int32_t> ids = story_ids(kTokens);
   const int64_t p = int64_t(kTokens) - 1, first = p - L * (kWindow - 1);
   ASSERT_GT(first, 1);
-  const std::vector<float> base = prefill(*m, ids, pool);
+  const std::vector<float> base = prefill_all(*m, ids, pool);
   auto last_row_equal = [&](const std::vector<float>& other) {
     return std::memcmp(base.data() + p * V, other.data() + p * V, size_t(V) * sizeof(float)) == 0;
   };
   std::vector<int32_t> outside = ids, inside = ids;
   outside[size_t(first - 1)] = ids[size_t(first - 1)] == 100 ? 101 : 100;
   inside[size_t(first)] = ids[size_t(first)] == 100 ? 101 : 100;
-  EXPECT_TRUE(last_row_equal(prefill(*m, outside, pool)));
-  EXPECT_FALSE(last_row_equal(prefill(*m, inside, pool)));
+  EXPECT_TRUE(last_row_equal(prefill_all(*m, outside, pool)));
+  EXPECT_FALSE(last_row_equal(prefill_all(*m, inside, pool)));
 }
 
 // Decode steps (the in-place path) against the prefill (the packed path).
@@ -182,14 +174,8 @@ TEST(SlidingWindow, TokenByTokenDecodeMatchesPrefill) {
   ThreadPool pool(2);
   auto m = Model::load(hf.string(), pool);
   const std::vector<int32_t> ids = story_ids(kTokens);
-  const std::vector<float> batch = prefill(*m, ids, pool);
-  KvCache cache(m->config(), int64_t(ids.size()));
-  std::vector<float> decode, step;
-  for (int32_t id : ids) {
-    const int32_t one[1] = {id};
-    m->forward(one, cache, pool, Logits::last, step);
-    decode.insert(decode.end(), step.begin(), step.end());
-  }
+  const std::vector<float> batch = prefill_all(*m, ids, pool);
+  const std::vector<float> decode = decode_all(*m, ids, pool);
   ASSERT_EQ(decode.size(), batch.size());
   double worst = 0;
   for (size_t i = 0; i < batch.size(); ++i)
@@ -209,8 +195,8 @@ TEST(SlidingWindow, WindowCoveringTheSequenceIsFullAttention) {
   ASSERT_FALSE(full.empty()) << why;
   ThreadPool pool(2);
   const std::vector<int32_t> ids = story_ids(kTokens);
-  const std::vector<float> a = prefill(*Model::load(wide.string(), pool), ids, pool);
-  const std::vector<float> b = prefill(*Model::load(full.string(), pool), ids, pool);
+  const std::vector<float> a = prefill_all(*Model::load(wide.string(), pool), ids, pool);
+  const std::vector<float> b = prefill_all(*Model::load(full.string(), pool), ids, pool);
   ASSERT_EQ(a.size(), b.size());
   EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0);
 }
