@@ -24,6 +24,14 @@ void block_q4_0(const BlockQ4_0& b, float* y) {
   }
 }
 
+void block_iq4_nl(const BlockQ4_0& b, float* y) {
+  const float d = fp16_to_f32(b.d);
+  for (int j = 0; j < kQK / 2; ++j) {
+    y[j] = d * float(kIq4NlValues[b.qs[j] & 0x0F]);
+    y[j + kQK / 2] = d * float(kIq4NlValues[b.qs[j] >> 4]);
+  }
+}
+
 void block_q4_1(const BlockQ4_1& b, float* y) {
   const float d = fp16_to_f32(b.d);
   const float m = fp16_to_f32(b.m);
@@ -170,6 +178,7 @@ void dequantize(GgmlType type, const void* src_v, float* dst, int64_t n) {
     }
     case GgmlType::Q4_0: return run_blocks<BlockQ4_0, kQK>(src, dst, n, block_q4_0);
     case GgmlType::Q4_1: return run_blocks<BlockQ4_1, kQK>(src, dst, n, block_q4_1);
+    case GgmlType::IQ4_NL: return run_blocks<BlockQ4_0, kQK>(src, dst, n, block_iq4_nl);
     case GgmlType::Q5_0: return run_blocks<BlockQ5_0, kQK>(src, dst, n, block_q5_0);
     case GgmlType::Q5_1: return run_blocks<BlockQ5_1, kQK>(src, dst, n, block_q5_1);
     case GgmlType::Q8_0: return run_blocks<BlockQ8_0, kQK>(src, dst, n, block_q8_0);

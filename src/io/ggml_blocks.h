@@ -19,6 +19,11 @@ struct BlockQ4_0 {
 };
 static_assert(sizeof(BlockQ4_0) == 18);
 
+// IQ4_NL: the bytes of Q4_0 (d, then nibbles as Q4_0), value = d ·
+// kIq4NlValues[nibble]: ggml's 16 non-uniform levels (the format's table).
+inline constexpr int8_t kIq4NlValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                            1,    13,   25,  38,  53,  69,  89,  113};
+
 // Q4_1: 20 bytes. [0..1] d | [2..3] m | [4..19] qs (nibbles as Q4_0).
 // value = q * d + m.
 struct BlockQ4_1 {

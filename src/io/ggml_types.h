@@ -31,6 +31,10 @@ enum class GgmlType : uint32_t {
   BF16 = 30,
 };
 
+// The int4 group-wise weight types the integer engine runs (W4A8): Q4_0
+// (uniform levels) and IQ4_NL (ggml's non-uniform levels), same block layout.
+inline bool is_int4_type(GgmlType t) { return t == GgmlType::Q4_0 || t == GgmlType::IQ4_NL; }
+
 struct TypeInfo {
   std::string_view name;  // "F32", "Q4_0", ...
   int64_t block_elems;    // elements per block (1 for plain types)

@@ -82,7 +82,7 @@ void run_task(const KernelTable& kt, const PackedIntImpl& p, const IntTask& tk, 
   const int64_t n = p.n, k = p.k;
   const int64_t mr = kt.int_mr;
   const int64_t n_groups = k / p.group;
-  const auto tile_fn = p.w4 ? kt.w4a8_tile : kt.w8a8_tile;
+  const auto tile_fn = !p.w4 ? kt.w8a8_tile : p.nl ? kt.w4a8_nl_tile : kt.w4a8_tile;
   IntTileArgs t;
   t.k = k;
   t.group = p.group;

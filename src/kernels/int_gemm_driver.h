@@ -18,6 +18,7 @@ namespace fptq::kernels {
 // has kIntTilePanels.
 struct PackedIntImpl {
   bool w4 = true;  // W4Octet steps (else W8Quad)
+  bool nl = false; // W4 only: nibbles index io::kIq4NlValues (IQ4_NL levels)
   bool integer_scale = false;
   int64_t n = 0, k = 0, group = 0;
   int64_t n_panels = 0;

@@ -48,6 +48,7 @@ struct KernelTable {
   decltype(&ref::silu_mul_quantize_row_i8) silu_mul_quantize_row_i8;
   decltype(&ref::group_sums_i8) group_sums_i8;
   decltype(&ref::w4a8_tile) w4a8_tile;
+  decltype(&ref::w4a8_nl_tile) w4a8_nl_tile;
   decltype(&ref::w8a8_tile) w8a8_tile;
 };
 

@@ -25,9 +25,13 @@ void check_shape(const char* what, int64_t n, int64_t k, int64_t group) {
 
 // Packs codes (via code(row, t) in -8..7) and scales (scale(row, G)).
 template <class Code, class Scale>
-PackedIntImpl pack(int64_t n, int64_t k, int64_t group, W4Scale mode, Code code, Scale scale) {
+PackedIntImpl pack(int64_t n, int64_t k, int64_t group, W4Scale mode, W4Grid grid, Code code,
+                   Scale scale) {
+  if (mode == W4Scale::Integer && grid == W4Grid::Nl)
+    fail("pack_w4: integer scales are not supported with IQ4_NL levels");
   PackedIntImpl p;
   p.w4 = true;
+  p.nl = grid == W4Grid::Nl;
   p.integer_scale = mode == W4Scale::Integer;
   p.n = n;
   p.k = k;
@@ -92,10 +96,11 @@ int64_t PackedW4::group() const { return impl_->group; }
 W4Scale PackedW4::scale_mode() const {
   return impl_->integer_scale ? W4Scale::Integer : W4Scale::Float;
 }
+W4Grid PackedW4::grid() const { return impl_->nl ? W4Grid::Nl : W4Grid::Uniform; }
 int64_t PackedW4::bytes() const { return impl_->bytes(); }
 
 PackedW4 pack_w4(const int8_t* codes, const float* scales, int64_t n, int64_t k, int64_t group,
-                 W4Scale mode) {
+                 W4Scale mode, W4Grid grid) {
   check_shape("pack_w4", n, k, group);
   if (mode == W4Scale::Integer && group > kMaxIntScaleGroup)
     fail("pack_w4: integer scales need group <= {} (got {})", kMaxIntScaleGroup, group);
@@ -103,7 +108,7 @@ PackedW4 pack_w4(const int8_t* codes, const float* scales, int64_t n, int64_t k,
   const int64_t n_groups = k / group;
   PackedW4 out;
   *out.impl_ = pack(
-      n, k, group, mode, [&](int64_t j, int64_t t) { return int(codes[j * k + t]); },
+      n, k, group, mode, grid, [&](int64_t j, int64_t t) { return int(codes[j * k + t]); },
       [&](int64_t j, int64_t G) { return scales[j * n_groups + G]; });
   return out;
 }
@@ -142,7 +147,7 @@ int64_t q4_0_uniform_group(const void* blocks, int64_t n, int64_t k, int64_t max
 }
 
 PackedW4 pack_w4_from_q4_0(const void* blocks, int64_t n, int64_t k, int64_t group,
-                           W4Scale mode) {
+                           W4Scale mode, W4Grid grid) {
   if (k % 32 != 0) fail("pack_w4_from_q4_0: k={} is not a multiple of 32", k);
   check_shape("pack_w4_from_q4_0", n, k, group);
   if (mode == W4Scale::Integer && group > kMaxIntScaleGroup)
@@ -156,7 +161,7 @@ PackedW4 pack_w4_from_q4_0(const void* blocks, int64_t n, int64_t k, int64_t gro
   const int64_t bpr = k / 32;
   PackedW4 out;
   *out.impl_ = pack(
-      n, k, group, mode,
+      n, k, group, mode, grid,
       [&](int64_t j, int64_t t) {
         const uint8_t* qs = bytes + (j * bpr + t / 32) * sizeof(io::BlockQ4_0) + 2;
         const int e = int(t % 32);

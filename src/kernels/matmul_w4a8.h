@@ -39,6 +39,12 @@ struct PackedIntImpl;  // kernels/int_gemm_driver.h
 // see tests/kernels/int_scale_bound_test.cpp).
 enum class W4Scale { Float, Integer };
 
+// The levels of the 16 codes: Uniform, w = (nibble − 8) · s (Q4_0); Nl, w =
+// io::kIq4NlValues[nibble] · s (IQ4_NL: ggml's non-uniform levels; float
+// scale mode only). Same packed layout; the kernels look the level up
+// (kernels/int8_layout.h).
+enum class W4Grid { Uniform, Nl };
+
 // Packed int4 weights in the kernels' layout (kernels/int8_layout.h: panels
 // of 16 outputs, W4Octet steps, [k/g][16] scales). Immutable; shareable
 // across threads.
@@ -52,30 +58,33 @@ class PackedW4 {
   int64_t k() const;
   int64_t group() const;
   W4Scale scale_mode() const;
+  W4Grid grid() const;
   // Bytes of packed codes + scales (what one GEMV streams).
   int64_t bytes() const;
   const PackedIntImpl& impl() const { return *impl_; }
 
  private:
-  friend PackedW4 pack_w4(const int8_t*, const float*, int64_t, int64_t, int64_t, W4Scale);
-  friend PackedW4 pack_w4_from_q4_0(const void*, int64_t, int64_t, int64_t, W4Scale);
+  friend PackedW4 pack_w4(const int8_t*, const float*, int64_t, int64_t, int64_t, W4Scale, W4Grid);
+  friend PackedW4 pack_w4_from_q4_0(const void*, int64_t, int64_t, int64_t, W4Scale, W4Grid);
   std::unique_ptr<PackedIntImpl> impl_;
 };
 
 // codes: [n][k] int8 in -8..7 (w = code · scale), scales: [n][k/group] f32
 // (finite). group: a multiple of 32 dividing k (k may be 0). Copies.
 // Throws fptq::Error for bad shapes/group, a code outside -8..7, a non-finite
-// scale, or W4Scale::Integer with group > 1024.
+// scale, W4Scale::Integer with group > 1024, or W4Scale::Integer with W4Grid::Nl.
+// grid Nl: w = io::kIq4NlValues[code + 8] · scale.
 PackedW4 pack_w4(const int8_t* codes, const float* scales, int64_t n, int64_t k, int64_t group,
-                 W4Scale mode = W4Scale::Float);
+                 W4Scale mode = W4Scale::Float, W4Grid grid = W4Grid::Uniform);
 
 // blocks: [n][k/32] io::BlockQ4_0 (the on-disk layout; any alignment), value =
 // (nibble - 8) · d. group: a multiple of 32 dividing k over which every
 // block's d is bit-identical (the FPTQ writer repeats the group scale in each
 // 32-block). Throws fptq::Error naming row and group when a group's d differ,
-// or for bad shapes (k % 32 != 0).
+// or for bad shapes (k % 32 != 0). grid Nl: the blocks are IQ4_NL (the same
+// bytes, value = io::kIq4NlValues[nibble] · d).
 PackedW4 pack_w4_from_q4_0(const void* blocks, int64_t n, int64_t k, int64_t group,
-                           W4Scale mode = W4Scale::Float);
+                           W4Scale mode = W4Scale::Float, W4Grid grid = W4Grid::Uniform);
 
 // The largest group in {max_group, max_group/2, ..., 32} (powers of two times
 // 32) that divides k and over which every Q4_0 row has uniform d; 32 always

@@ -31,7 +31,7 @@ std::vector<LinearSource> linear_sources(const io::ModelFile& file, const LlamaC
 
 // The integer kernel a tensor type maps to (f32 when none).
 LinearKind int_kind(io::GgmlType t) {
-  if (t == io::GgmlType::Q4_0) return LinearKind::w4a8;
+  if (io::is_int4_type(t)) return LinearKind::w4a8;  // Q4_0, IQ4_NL
   if (t == io::GgmlType::Q8_0) return LinearKind::w8a8;
   return LinearKind::f32;
 }
@@ -148,7 +148,7 @@ EnginePlan plan_engine(const io::ModelFile& file, const LlamaConfig& cfg, RunMod
                               int_kind(s.tensor->type) != LinearKind::f32;
     if (emulated_int) k = LinearKind::f32_grouped;
     plan.kinds[s.name] = k;
-    if (k == LinearKind::w4a8 || (emulated_int && s.tensor->type == io::GgmlType::Q4_0)) {
+    if (k == LinearKind::w4a8 || (emulated_int && io::is_int4_type(s.tensor->type))) {
       const int64_t g =
           kernels::q4_0_uniform_group(s.tensor->data, s.tensor->ne[1], s.tensor->ne[0]);
       p.group = p.group == 0 ? g : std::min(p.group, g);

@@ -126,12 +126,13 @@ Slot slot_for(Weights& w, const WeightSpec& s) {
   return {};
 }
 
-// The codes of a Q4_0 (group: the int4 group over which every row's block
-// scales are equal, as the W4A8 packing requires) or Q8_0 tensor (groups of
-// 32) as f32, with one scale per row and group, for LinearKind::f32_grouped.
+// The codes of a Q4_0 or IQ4_NL (group: the int4 group over which every row's
+// block scales are equal, as the W4A8 packing requires; IQ4_NL codes are
+// their levels) or Q8_0 tensor (groups of 32) as f32, with one scale per row
+// and group, for LinearKind::f32_grouped.
 void load_grouped(const io::TensorInfo& t, int64_t group, Linear& L) {
   const int64_t k = t.ne[0], n = t.ne[1];
-  const bool q4 = t.type == io::GgmlType::Q4_0;
+  const bool q4 = io::is_int4_type(t.type), nl = t.type == io::GgmlType::IQ4_NL;
   FPTQ_CHECK(q4 || t.type == io::GgmlType::Q8_0);
   if (!q4) group = 32;
   // GGUF rows are whole blocks (the reader checks it); `group` comes from the
@@ -151,8 +152,8 @@ void load_grouped(const io::TensorInfo& t, int64_t group, Linear& L) {
       const float scale = fp16_to_f32(d);
       float* out = codes.data() + j * k + b * 32;
       for (int e = 0; e < 32; ++e) {
-        out[e] = q4 ? float((e < 16 ? (blk[2 + e] & 15) : (blk[2 + e - 16] >> 4)) - 8)
-                    : float(int8_t(blk[2 + e]));
+        const int nib = e < 16 ? (blk[2 + e] & 15) : (blk[2 + e - 16] >> 4);
+        out[e] = nl ? float(io::kIq4NlValues[nib]) : q4 ? float(nib - 8) : float(int8_t(blk[2 + e]));
       }
       const int64_t G = b * 32 / group;
       if (b * 32 % group == 0) {
@@ -171,7 +172,11 @@ void load_linear(const io::TensorInfo& t, LinearKind kind, int64_t group, Linear
   const int64_t k = t.ne[0], n = t.ne[1];
   L.kind = kind;
   switch (kind) {
-    case LinearKind::w4a8: L.w4 = kernels::pack_w4_from_q4_0(t.data, n, k, group); return;
+    case LinearKind::w4a8:
+      L.w4 = kernels::pack_w4_from_q4_0(
+          t.data, n, k, group, kernels::W4Scale::Float,
+          t.type == io::GgmlType::IQ4_NL ? kernels::W4Grid::Nl : kernels::W4Grid::Uniform);
+      return;
     case LinearKind::w8a8: L.w8 = kernels::pack_w8_from_q8_0(t.data, n, k); return;
     case LinearKind::f32_grouped: load_grouped(t, group, L); return;
     case LinearKind::f32: {

@@ -95,7 +95,7 @@ io::Metadata output_metadata(const io::ModelFile& src, const QuantPlan& plan) {
 std::vector<std::string> gptq_points(const QuantPlan& plan, int64_t layer) {
   std::vector<std::string> points;
   for (const TensorPlan& t : plan.tensors)
-    if (t.type == io::GgmlType::Q4_0 && !t.point.empty() && (layer < 0 || t.layer == layer) &&
+    if (io::is_int4_type(t.type) && !t.point.empty() && (layer < 0 || t.layer == layer) &&
         std::find(points.begin(), points.end(), t.point) == points.end())
       points.push_back(t.point);
   return points;
@@ -137,7 +137,8 @@ TensorResult convert_tensor(const TensorPlan& tp, const io::TensorInfo& ti,
           out = block_bytes(pack_q8_0(q));
           break;
         }
-        case io::GgmlType::Q4_0: {
+        case io::GgmlType::Q4_0:
+        case io::GgmlType::IQ4_NL: {
           Int4Weights q;
           if (side) {
             q = quantize_int4(w, tp.n, tp.k, Int4Config{32, ScaleRule::Q4_0});
@@ -145,7 +146,7 @@ TensorResult convert_tensor(const TensorPlan& tp, const io::TensorInfo& ti,
             FPTQ_CHECK_MSG(hessian != nullptr, "no Hessian for {}", tp.name);
             GptqConfig g = opts.gptq;
             g.int4 = Int4Config{tp.group == tp.k && opts.int4.group == 0 ? 0 : tp.group,
-                                opts.int4.rule, tp.importance};
+                                opts.int4.rule, tp.importance, opts.int4.grid};
             GptqReport gr;
             q = gptq_quantize(w, tp.n, tp.k, *hessian, g, &gr);
             if (gr.damp_used != g.damp || gr.dead_columns > 0)
@@ -154,7 +155,7 @@ TensorResult convert_tensor(const TensorPlan& tp, const io::TensorInfo& ti,
           } else {
             q = quantize_int4(w, tp.n, tp.k,
                               Int4Config{tp.group == tp.k && opts.int4.group == 0 ? 0 : tp.group,
-                                         opts.int4.rule, tp.importance});
+                                         opts.int4.rule, tp.importance, opts.int4.grid});
           }
           FPTQ_CHECK_MSG(q.status == Int4Status::Ok, "{}: {}", tp.name, q.message);
           approx = dequantize_int4(q);

@@ -98,6 +98,8 @@ Int4Weights gptq_quantize(std::span<const float> w, int64_t n, int64_t k,
     fail("GPTQ: damping {} must be finite and >= 0", cfg.damp);
   if (k > 0 && h.size() != size_t(k) * size_t(k))
     fail("GPTQ: Hessian of {} values is not [{}][{}]", h.size(), k, k);
+  if (cfg.int4.grid != Int4Grid::Uniform)
+    fail("GPTQ: the {} int4 grid is not supported (uniform levels only)", int4_grid_name(cfg.int4.grid));
   // Validates shape and group and handles k % group != 0 exactly like RTN.
   Int4Weights q = quantize_int4(w, n, k, cfg.int4);
   if (q.status != Int4Status::Ok) return q;

@@ -116,7 +116,7 @@ std::string format_layer_table(const QuantPlan& plan) {
 std::string format_quantize_summary(const QuantizeReport& rep) {
   std::map<std::string, std::pair<int64_t, int64_t>> by_type;  // type -> (tensors, params)
   for (const TensorResult& r : rep.tensors) {
-    auto& e = by_type[type_name(r.type) + (r.group > 0 && r.type == io::GgmlType::Q4_0
+    auto& e = by_type[type_name(r.type) + (r.group > 0 && io::is_int4_type(r.type)
                                                ? fmt::format(" g{}", r.group)
                                                : "")];
     ++e.first;

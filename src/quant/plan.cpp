@@ -98,9 +98,10 @@ void linear_type(TensorPlan& t, const QuantizeOptions& o, const SchemeTraits& tr
     return;
   }
   const int64_t g = o.int4.group;
+  const io::GgmlType int4 = o.int4.grid == Int4Grid::Nl ? io::GgmlType::IQ4_NL : io::GgmlType::Q4_0;
   if (g == 0) {
     if (t.k % 32 == 0) {
-      t.type = io::GgmlType::Q4_0;
+      t.type = int4;
       t.group = t.k;
     } else {
       t.type = io::GgmlType::F16;
@@ -110,13 +111,13 @@ void linear_type(TensorPlan& t, const QuantizeOptions& o, const SchemeTraits& tr
     return;
   }
   if (t.k % g == 0) {
-    t.type = io::GgmlType::Q4_0;
+    t.type = int4;
     t.group = g;
     return;
   }
   for (int64_t cand : {256, 128, 64, 32}) {
     if (cand <= g && t.k % cand == 0) {
-      t.type = io::GgmlType::Q4_0;
+      t.type = int4;
       t.group = cand;
       t.fallback = true;
       t.note = fmt::format("K={} is not divisible by group {}: group {}", t.k, g, cand);
@@ -178,6 +179,8 @@ QuantizeOptions recipe_options(const std::string& recipe) {
       const PolicyConfig paper;
       o.policy.v0 = on ? 0.0f : paper.v0;
       o.policy.v1 = on ? 0.0f : paper.v1;
+    } else if (pass == "nl") {
+      o.int4.grid = on ? Int4Grid::Nl : Int4Grid::Uniform;
     } else if (pass == "weighted" || pass == "search" || pass == "q4_0") {
       o.int4.rule = on ? parse_scale_rule(pass) : ScaleRule::Q4_0;
     } else if (pass == "g32" || pass == "g64" || pass == "g128" || pass == "g256") {
@@ -185,7 +188,7 @@ QuantizeOptions recipe_options(const std::string& recipe) {
       o.int4.group = std::stoll(pass.substr(1));
     } else {
       fail("recipe '{}': unknown pass '{}' (isolate, awq, laedyn, dynamic, weighted, search, q4_0, "
-           "g32, g64, g128, g256)",
+           "nl, g32, g64, g128, g256)",
            recipe, pass);
     }
     i = j;
@@ -202,6 +205,7 @@ std::string recipe_summary(const QuantizeOptions& o) {
     s += fmt::format("int4 g{}, scale rule {}", o.int4.group == 0 ? std::string("-channel")
                                                                   : std::to_string(o.int4.group),
                      scale_rule_name(o.int4.rule));
+  if (tr.weights != WeightFormat::Int8 && o.int4.grid == Int4Grid::Nl) s += ", IQ4_NL levels";
   s += fmt::format(", policy v0 {:g} v1 {:g}{}", o.policy.v0, o.policy.v1,
                    o.policy.v0 == 0 && o.policy.v1 == 0 ? " (all dynamic)" : "");
   if (o.lae_dynamic) s += ", LAE before dynamic points";
@@ -437,7 +441,8 @@ QuantPlan plan_quantization(const io::ModelFile& src, const CalibStatsSet& stats
           const std::vector<float> msq(m2.begin(), m2.end());
           const AwqResult ar = awq_search(
               cons, st.channels(), msq,
-              Int4Config{group == st.channels() && opts.int4.group == 0 ? 0 : group, opts.int4.rule});
+              Int4Config{group == st.channels() && opts.int4.group == 0 ? 0 : group, opts.int4.rule,
+                         {}, opts.int4.grid});
           if (ar.alpha > 0) {
             p.fold_kind = Equalization::Awq;
             p.fold = ar.scales;
@@ -479,7 +484,7 @@ QuantPlan plan_quantization(const io::ModelFile& src, const CalibStatsSet& stats
   // input (x' = x / s with the point's fold).
   if (opts.int4.rule == ScaleRule::Weighted) {
     for (TensorPlan& t : plan.tensors) {
-      if (t.type != io::GgmlType::Q4_0 || t.point.empty()) continue;
+      if (!io::is_int4_type(t.type) || t.point.empty()) continue;
       const ChannelStats& st = stats.points.at(t.point);
       const PointPlan* pp = plan.find_point(t.point);
       FPTQ_CHECK(pp != nullptr && st.channels() == t.k);

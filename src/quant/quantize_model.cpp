@@ -32,7 +32,7 @@ double QuantizeReport::bpw_linear_engine() const {
   for (const TensorResult& t : tensors) {
     if (!t.linear) continue;
     n += t.elements;
-    if (t.type == io::GgmlType::Q4_0 && t.group > 0)
+    if (io::is_int4_type(t.type) && t.group > 0)
       bits += double(t.elements) * (4.0 + 16.0 / double(t.group));
     else
       bits += 8.0 * double(t.bytes);
@@ -105,7 +105,7 @@ QuantizeReport quantize_model(std::shared_ptr<const io::ModelFile> src, const Ca
     const TensorPlan& tp = plan.tensors[size_t(i)];
     const io::TensorInfo& ti = folded->tensors[size_t(i)];
     FPTQ_CHECK(ti.name == tp.name);
-    const bool needs_h = tr.gptq && tp.type == io::GgmlType::Q4_0 && !tp.point.empty();
+    const bool needs_h = tr.gptq && io::is_int4_type(tp.type) && !tp.point.empty();
     rep.tensors[size_t(i)] = convert_tensor(tp, ti, opts, needs_h ? &hessians.at(tp.point) : nullptr,
                                             bytes[size_t(i)], gptq_notes[size_t(i)]);
     const int64_t d = ++done;

@@ -123,6 +123,7 @@ std::string options_text(const QuantizeOptions& o) {
   for (const auto& [p, d] : o.static_scales) s += fmt::format(" scale {}={}", p, d);
   if (o.act_clip > 0) s += fmt::format(" act-clip {}", o.act_clip);
   if (o.isolate_outliers) s += " isolate-outliers";
+  if (o.int4.grid == Int4Grid::Nl) s += " grid nl";
   if (o.lae_dynamic) s += " lae-dynamic";
   if (o.awq) s += " awq";
   s += fmt::format(" embd {} output {}", o.embd_type ? int(*o.embd_type) : -1,
@@ -550,7 +551,7 @@ QuantizeReport quantization_phase(Run& r, const CalibStatsSet& stats, const Cali
       r.check_stop();
       const size_t i = idx[size_t(j)];
       const TensorPlan& tp = plan.tensors[i];
-      const bool needs_h = tr.gptq && tp.type == io::GgmlType::Q4_0 && !tp.point.empty();
+      const bool needs_h = tr.gptq && io::is_int4_type(tp.type) && !tp.point.empty();
       res[size_t(j)] = convert_tensor(tp, folded->tensors[i], opts,
                                       needs_h ? &hessians.at(tp.point) : nullptr, bytes[size_t(j)],
                                       gnotes[size_t(j)]);

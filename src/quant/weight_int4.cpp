@@ -28,6 +28,10 @@ ScaleRule parse_scale_rule(std::string_view name) {
   fail("unknown int4 scale rule '{}' (expected absmax7, q4_0, search or weighted)", name);
 }
 
+std::string_view int4_grid_name(Int4Grid grid) {
+  return grid == Int4Grid::Nl ? "nl" : "uniform";
+}
+
 int int4_qmin(ScaleRule rule) { return rule == ScaleRule::Absmax7 ? -7 : -8; }
 
 std::string_view int4_status_name(Int4Status s) {
@@ -43,6 +47,18 @@ int8_t int4_code(float w, float d, int qmin) {
   if (d == 0.0f) return 0;
   const float r = std::nearbyint(w / d);
   return int8_t(std::clamp(r, float(qmin), float(kInt4QMax)));
+}
+
+int8_t int4_grid_code(float w, float d, Int4Grid grid) {
+  if (grid == Int4Grid::Uniform) return int4_code(w, d, -8);
+  if (d == 0.0f) return 0;
+  const float x = w / d;
+  // Index = the number of midpoints between adjacent levels below x (exact
+  // halves in float), so a tie goes to the lower level.
+  int idx = 0;
+  for (int i = 0; i < 15; ++i)
+    idx += (0.5f * float(kIq4NlLevels[i] + kIq4NlLevels[i + 1]) < x) ? 1 : 0;
+  return int8_t(idx - 8);
 }
 
 namespace {
@@ -112,24 +128,29 @@ float search_scale(std::span<const float> w, float ext) {
   return best;
 }
 
-double weighted_error(std::span<const float> w, std::span<const float> a, float d) {
+double weighted_error(std::span<const float> w, std::span<const float> a, float d, Int4Grid grid) {
   double e = 0.0;
   for (size_t j = 0; j < w.size(); ++j) {
-    const double diff = double(float(int4_code(w[j], d, -8)) * d) - double(w[j]);
+    const int level = int4_level(int4_grid_code(w[j], d, grid), grid);
+    const double diff = double(float(level) * d) - double(w[j]);
     e += (a.empty() ? 1.0 : double(a[j])) * diff * diff;
   }
   return e;
 }
 
-float weighted_scale(std::span<const float> w, std::span<const float> a, float ext) {
-  constexpr int qmin = -8;
-  float best = round_scale(ext / -8.0f);
-  double best_err = weighted_error(w, a, best);
+// The extreme levels of the grid: w_e maps to the first (the Q4_0 rule), the
+// second is the positive end.
+float grid_low(Int4Grid grid) { return grid == Int4Grid::Nl ? float(kIq4NlLevels[0]) : -8.0f; }
+float grid_high(Int4Grid grid) { return grid == Int4Grid::Nl ? float(kIq4NlLevels[15]) : 7.0f; }
+
+float weighted_scale(std::span<const float> w, std::span<const float> a, float ext, Int4Grid grid) {
+  float best = round_scale(ext / grid_low(grid));
+  double best_err = weighted_error(w, a, best, grid);
   auto consider = [&](float d_raw) {
     if (!std::isfinite(d_raw)) return;
     const float d = round_scale(d_raw);
     if (d == 0.0f) return;
-    const double e = weighted_error(w, a, d);
+    const double e = weighted_error(w, a, d, grid);
     if (e < best_err) {
       best_err = e;
       best = d;
@@ -140,7 +161,7 @@ float weighted_scale(std::span<const float> w, std::span<const float> a, float e
     double wq = 0.0, qq = 0.0;
     for (size_t j = 0; j < w.size(); ++j) {
       const double aj = a.empty() ? 1.0 : double(a[j]);
-      const double q = int4_code(w[j], d, qmin);
+      const double q = int4_level(int4_grid_code(w[j], d, grid), grid);
       wq += aj * double(w[j]) * q;
       qq += aj * q * q;
     }
@@ -148,7 +169,7 @@ float weighted_scale(std::span<const float> w, std::span<const float> a, float e
   };
   for (int i = 0; i <= 35; ++i) {
     const float r = 0.60f + 0.02f * float(i);
-    for (float base : {ext / -8.0f, ext / 7.0f}) {
+    for (float base : {ext / grid_low(grid), ext / grid_high(grid)}) {
       const float d = r * base;
       consider(d);
       const float dh = fp16_to_f32(f32_to_fp16(d));
@@ -172,25 +193,34 @@ void check_importance(std::span<const float> a, size_t g) {
 
 }  // namespace
 
-double int4_weighted_error(std::span<const float> w, std::span<const float> a, float d) {
+double int4_weighted_error(std::span<const float> w, std::span<const float> a, float d,
+                           Int4Grid grid) {
   check_importance(a, w.size());
-  return weighted_error(w, a, d);
+  return weighted_error(w, a, d, grid);
 }
 
 float int4_group_scale(std::span<const float> w, ScaleRule rule) {
   return int4_group_scale(w, rule, {});
 }
 
-float int4_group_scale(std::span<const float> w, ScaleRule rule, std::span<const float> a) {
+float int4_group_scale(std::span<const float> w, ScaleRule rule, std::span<const float> a,
+                       Int4Grid grid) {
   const float ext = signed_extreme(w);
   if (ext == 0.0f) return 0.0f;
+  if (grid == Int4Grid::Nl) {
+    if (rule == ScaleRule::Q4_0) return round_scale(ext / grid_low(grid));
+    if (rule != ScaleRule::Weighted)
+      fail("int4: the nl grid takes the q4_0 or weighted scale rule, not {}", scale_rule_name(rule));
+    check_importance(a, w.size());
+    return weighted_scale(w, a, ext, grid);
+  }
   switch (rule) {
     case ScaleRule::Absmax7: return round_scale(std::fabs(ext) / 7.0f);
     case ScaleRule::Q4_0: return round_scale(ext / -8.0f);
     case ScaleRule::Search: return search_scale(w, ext);
     case ScaleRule::Weighted:
       check_importance(a, w.size());
-      return weighted_scale(w, a, ext);
+      return weighted_scale(w, a, ext, grid);
   }
   FPTQ_CHECK(false);
   return 0.0f;
@@ -207,6 +237,7 @@ Int4Weights quantize_int4(std::span<const float> w, int64_t n, int64_t k, const 
   q.n = n;
   q.k = k;
   q.rule = cfg.rule;
+  q.grid = cfg.grid;
   q.group = g == 0 ? k : g;
   if (k % q.group != 0) {
     q.status = Int4Status::KNotDivisible;
@@ -228,12 +259,15 @@ Int4Weights quantize_int4(std::span<const float> w, int64_t n, int64_t k, const 
                            : cfg.importance.subspan(size_t(b * q.group), size_t(q.group));
       float d = 0.0f;
       try {
-        d = int4_group_scale(grp, cfg.rule, imp);
+        d = int4_group_scale(grp, cfg.rule, imp, cfg.grid);
       } catch (const Error& e) {
         fail("int4: row {}, columns {}..{}: {}", i, b * q.group, (b + 1) * q.group - 1, e.what());
       }
       q.scales[size_t(i * gpr + b)] = d;
-      for (size_t j = 0; j < grp.size(); ++j) q.codes[off + j] = int4_code(grp[j], d, qmin);
+      if (cfg.grid == Int4Grid::Nl)
+        for (size_t j = 0; j < grp.size(); ++j) q.codes[off + j] = int4_grid_code(grp[j], d, cfg.grid);
+      else
+        for (size_t j = 0; j < grp.size(); ++j) q.codes[off + j] = int4_code(grp[j], d, qmin);
     }
   }
   return q;
@@ -246,8 +280,8 @@ std::vector<float> dequantize_int4(const Int4Weights& q) {
   const int64_t gpr = q.groups_per_row();
   for (int64_t i = 0; i < q.n; ++i)
     for (int64_t j = 0; j < q.k; ++j)
-      out[size_t(i * q.k + j)] =
-          float(q.codes[size_t(i * q.k + j)]) * q.scales[size_t(i * gpr + j / q.group)];
+      out[size_t(i * q.k + j)] = float(int4_level(q.codes[size_t(i * q.k + j)], q.grid)) *
+                                 q.scales[size_t(i * gpr + j / q.group)];
   return out;
 }
 
@@ -329,6 +363,13 @@ Int4Weights unpack_q4_0(std::span<const io::BlockQ4_0> blocks, int64_t n, int64_
       }
     }
   }
+  return q;
+}
+
+Int4Weights unpack_iq4_nl(std::span<const io::BlockQ4_0> blocks, int64_t n, int64_t k,
+                          int64_t group) {
+  Int4Weights q = unpack_q4_0(blocks, n, k, group);
+  q.grid = Int4Grid::Nl;
   return q;
 }
 

@@ -27,6 +27,15 @@
 //            −8..7. Without importance (an empty span) a_j = 1.
 // An all-zero group (or one whose scale rounds to fp16 zero) gets d = 0 and
 // codes 0.
+//
+// Grids. Uniform: the level of code q is q (the table above). Nl: the level of
+// code q is kIq4NlLevels[q + 8], the 16 non-uniform levels of ggml's IQ4_NL
+// type (denser near 0, as the bell-shaped weight distributions of LLMs are);
+// ŵ = d · level, the code of w is the nearest level to w / d (the lower one on
+// a tie), and the rules use the extreme levels −127 and 113 where the uniform
+// grid uses −8 and 7: Q4_0 d = w_e / −127; Weighted tries r·w_e/−127 and
+// r·w_e/113 for the same r, with the same refit. Nl codes pack as IQ4_NL
+// blocks (the byte layout of Q4_0, nibble = q + 8 indexes the table).
 #pragma once
 
 #include <cstdint>
@@ -40,6 +49,17 @@
 namespace fptq::quant {
 
 enum class ScaleRule { Absmax7, Q4_0, Search, Weighted };
+
+enum class Int4Grid { Uniform, Nl };
+// "uniform", "nl".
+std::string_view int4_grid_name(Int4Grid grid);
+
+// ggml's IQ4_NL levels (the format's table), indexed by code + 8.
+inline constexpr const int8_t (&kIq4NlLevels)[16] = io::kIq4NlValues;
+// The level of code q (−8..7) on `grid`: q, or kIq4NlLevels[q + 8].
+inline int int4_level(int q, Int4Grid grid) {
+  return grid == Int4Grid::Nl ? kIq4NlLevels[q + 8] : q;
+}
 
 // "absmax7", "q4_0", "search", "weighted".
 std::string_view scale_rule_name(ScaleRule rule);
@@ -56,6 +76,8 @@ struct Int4Config {
   // Weighted: per input channel importance a_j >= 0, [k] (non-owning; empty:
   // uniform). Ignored by the other rules.
   std::span<const float> importance;
+  // Nl: Q4_0 and Weighted only (Absmax7 and Search are uniform rules).
+  Int4Grid grid = Int4Grid::Uniform;
 };
 
 enum class Int4Status {
@@ -70,6 +92,7 @@ struct Int4Weights {
   int64_t n = 0, k = 0;
   int64_t group = 0;    // elements per scale along K (== k for per-channel)
   ScaleRule rule = ScaleRule::Q4_0;
+  Int4Grid grid = Int4Grid::Uniform;  // ŵ = int4_level(code, grid) · scale
   std::vector<int8_t> codes;  // [n][k], in int4_qmin(rule)..7; empty unless Ok
   std::vector<float> scales;  // [n][k / group], each exactly an fp16 value; empty unless Ok
 
@@ -82,11 +105,17 @@ struct Int4Weights {
 float int4_group_scale(std::span<const float> w, ScaleRule rule);
 // The same with the importance a: [g] of the group's channels (Weighted; the
 // other rules ignore it). Throws also when a holds a negative or non-finite value.
-float int4_group_scale(std::span<const float> w, ScaleRule rule, std::span<const float> a);
-// Σ_j a_j (q_j·d − w_j)² of the group under scale d (a empty: a_j = 1).
-double int4_weighted_error(std::span<const float> w, std::span<const float> a, float d);
+float int4_group_scale(std::span<const float> w, ScaleRule rule, std::span<const float> a,
+                       Int4Grid grid = Int4Grid::Uniform);
+// Σ_j a_j (level(q_j)·d − w_j)² of the group under scale d (a empty: a_j = 1).
+double int4_weighted_error(std::span<const float> w, std::span<const float> a, float d,
+                           Int4Grid grid = Int4Grid::Uniform);
 // The code of w for scale d: clamp(nearbyint(w / d), qmin, 7); 0 when d == 0.
 int8_t int4_code(float w, float d, int qmin);
+// The code of w for scale d on `grid` (Uniform: int4_code with qmin −8; Nl:
+// the nearest level, the lower on a tie); the code of level 1 (q = 0) when
+// d == 0.
+int8_t int4_grid_code(float w, float d, Int4Grid grid);
 
 // w: [n][k] row-major. Returns codes [n][k] and scales [n][k/g].
 // Throws fptq::Error when w.size() != n·k, n < 0, k <= 0, the group is not one
@@ -98,7 +127,7 @@ Int4Weights quantize_int4(std::span<const float> w, int64_t n, int64_t k, const 
 // ŵ: [n][k] row-major, ŵ[i, j] = codes[i, j] · scales[i, j / group]. Requires Ok.
 std::vector<float> dequantize_int4(const Int4Weights& q);
 
-// Q4_0 blocks: [n][k/32], row-major; block (i, b) holds elements 32b..32b+31 of
+// Q4_0 blocks (IQ4_NL blocks for the Nl grid: the same bytes): [n][k/32], row-major; block (i, b) holds elements 32b..32b+31 of
 // row i with d = the scale of their group (repeated in every 32-block of the
 // group) and nibble = q + 8 (byte j: element j low, element j+16 high).
 // Throws fptq::Error unless status is Ok and 32 divides both k and group.
@@ -121,5 +150,8 @@ int64_t q4_0_detect_group(std::span<const io::BlockQ4_0> blocks, int64_t n, int6
 // Throws fptq::Error when the tensor is not uniform in such groups.
 Int4Weights unpack_q4_0(std::span<const io::BlockQ4_0> blocks, int64_t n, int64_t k,
                         int64_t group);
+// The same for IQ4_NL blocks (the layout of Q4_0): grid Nl.
+Int4Weights unpack_iq4_nl(std::span<const io::BlockQ4_0> blocks, int64_t n, int64_t k,
+                          int64_t group);
 
 }  // namespace fptq::quant

@@ -154,6 +154,89 @@ TEST_P(MatmulInt8, W4A8ExtremesExact) {
   }
 }
 
+// The IQ4_NL grid: the spec of the problem whose codes are the levels.
+Problem with_nl_levels(Problem p) {
+  for (auto& v : p.codes) v = io::kIq4NlValues[v + 8];
+  return p;
+}
+
+TEST_P(MatmulInt8, W4A8NlMatchesSpecBitForBit) {
+  const Isa isa = GetParam();
+  FPTQ_SKIP_IF_UNSUPPORTED(isa);
+  for (const Shape& s : kW4Shapes)
+    for (int64_t a_stride : {1, 0})
+      for (int threads : {1, 2}) {
+        SCOPED_TRACE(::testing::Message() << "m=" << s.m << " n=" << s.n << " k=" << s.k << " g="
+                                          << s.group << " a_stride=" << a_stride
+                                          << " threads=" << threads);
+        // threads 2: fp16 scales (the compact packing IQ4_NL files get).
+        Problem p = make_problem(s.m, s.n, s.k, s.group, true, uint32_t(s.m * 131 + s.n * 7 + s.k + 5));
+        if (threads == 2) round_scales_to_fp16(p);
+        const PackedW4 w = pack_w4(p.codes.data(), p.scales.data(), s.n, s.k, s.group,
+                                   W4Scale::Float, W4Grid::Nl);
+        EXPECT_EQ(w.grid(), W4Grid::Nl);
+        const auto want = spec(with_nl_levels(p), a_stride, false);
+        ThreadPool pool(threads);
+        for (bool given : {false, true}) {
+          std::vector<int32_t> sums(size_t(s.m * (s.k / s.group)));
+          if (s.k > 0) group_sums_rows_i8(p.x.data(), s.m, s.k, s.group, sums.data(), isa);
+          std::vector<float> y(size_t(s.m * s.n) + 1, -7.0f);
+          matmul_w4a8(p.x.data(), p.a.data(), a_stride, given ? sums.data() : nullptr, w, y.data(),
+                      s.m, pool, isa);
+          EXPECT_TRUE(same_bits(want, y.data(), s.m * s.n)) << "sums given=" << given;
+          EXPECT_EQ(y.back(), -7.0f);
+        }
+      }
+}
+
+TEST_P(MatmulInt8, W4A8NlExtremesExact) {
+  // The largest products: x = -128 against the level -127, and x = 127
+  // against 113 and -127, over groups up to 1024.
+  const Isa isa = GetParam();
+  FPTQ_SKIP_IF_UNSUPPORTED(isa);
+  for (int64_t g : {32, 256, 1024})
+    for (int8_t xv : {int8_t(-128), int8_t(127)})
+      for (int8_t code : {int8_t(-8), int8_t(7)}) {
+        Problem p = make_problem(7, 33, 2 * g, g, true, 11);
+        std::fill(p.x.begin(), p.x.end(), xv);
+        std::fill(p.codes.begin(), p.codes.end(), code);
+        for (auto& v : p.scales) v = 1.0f;
+        const PackedW4 w =
+            pack_w4(p.codes.data(), p.scales.data(), p.n, p.k, g, W4Scale::Float, W4Grid::Nl);
+        std::vector<float> y(size_t(p.m * p.n));
+        ThreadPool pool(2);
+        matmul_w4a8(p.x.data(), p.a.data(), 1, nullptr, w, y.data(), p.m, pool, isa);
+        EXPECT_TRUE(same_bits(spec(with_nl_levels(p), 1, false), y.data(), p.m * p.n));
+        EXPECT_EQ(y[0], p.a[0] * float(2 * g * int(xv) * io::kIq4NlValues[code + 8]));
+      }
+}
+
+TEST_P(MatmulInt8, W4A8NlFromIq4NlBlocks) {
+  // IQ4_NL blocks (Q4_0's bytes) packed with the Nl grid equal the codes packed directly.
+  const Isa isa = GetParam();
+  FPTQ_SKIP_IF_UNSUPPORTED(isa);
+  const int64_t m = 3, n = 40, k = 128, g = 64;
+  Problem p = make_problem(m, n, k, g, true, 21);
+  round_scales_to_fp16(p);
+  std::vector<io::BlockQ4_0> blocks(size_t(n * k / 32));
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t b = 0; b < k / 32; ++b) {
+      io::BlockQ4_0& blk = blocks[size_t(j * (k / 32) + b)];
+      blk.d = f32_to_fp16(p.scales[size_t(j * (k / g) + b * 32 / g)]);
+      for (int e = 0; e < 16; ++e)
+        blk.qs[e] = uint8_t((p.codes[size_t(j * k + b * 32 + e)] + 8) |
+                            ((p.codes[size_t(j * k + b * 32 + e + 16)] + 8) << 4));
+    }
+  const PackedW4 w = pack_w4_from_q4_0(blocks.data(), n, k, g, W4Scale::Float, W4Grid::Nl);
+  std::vector<float> y(size_t(m * n));
+  ThreadPool pool(1);
+  matmul_w4a8(p.x.data(), p.a.data(), 1, nullptr, w, y.data(), m, pool, isa);
+  EXPECT_TRUE(same_bits(spec(with_nl_levels(p), 1, false), y.data(), m * n));
+  EXPECT_THROW(pack_w4_from_q4_0(blocks.data(), n, k, g, W4Scale::Integer, W4Grid::Nl), Error);
+  EXPECT_THROW(pack_w4(p.codes.data(), p.scales.data(), n, k, g, W4Scale::Integer, W4Grid::Nl),
+               Error);
+}
+
 TEST_P(MatmulInt8, W4A8FromQ4_0Blocks) {
   const Isa isa = GetParam();
   FPTQ_SKIP_IF_UNSUPPORTED(isa);

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/half.h"
+#include "io/ggml_blocks.h"
 #include "kernels/kernel_table.h"
 
 namespace fptq::kernels::ref {
@@ -14,6 +15,12 @@ int w4_code(const uint8_t* panel, int c, int64_t t) {
   const uint8_t byte = panel[(t / 8) * 64 + 4 * c + (t % 4)];
   const int u = (t % 8) < 4 ? (byte & 15) : (byte >> 4);
   return u - 8;
+}
+
+// IQ4_NL level of column c, k index t of one panel (the W4 nibble indexes
+// io::kIq4NlValues).
+int w4_nl_level(const uint8_t* panel, int c, int64_t t) {
+  return io::kIq4NlValues[w4_code(panel, c, t) + 8];
 }
 
 // Signed W8 code of column c, k index t of one panel (W8Quad[k/4]).
@@ -53,6 +60,8 @@ void int_tile(const IntTileArgs& a, int64_t panel_bytes, Code code) {
 }  // namespace
 
 void w4a8_tile(const IntTileArgs& t) { int_tile(t, (t.k / 8) * 64, w4_code); }
+
+void w4a8_nl_tile(const IntTileArgs& t) { int_tile(t, (t.k / 8) * 64, w4_nl_level); }
 
 void w8a8_tile(const IntTileArgs& t) { int_tile(t, (t.k / 4) * 64, w8_code); }
 

@@ -18,6 +18,7 @@ const KernelTable& table() {
                              &silu_mul_quantize_row_i8,
                              &group_sums_i8,
                              &w4a8_tile,
+                             &w4a8_nl_tile,
                              &w8a8_tile};
   return t;
 }

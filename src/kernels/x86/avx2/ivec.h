@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "io/ggml_blocks.h"
 #include "kernels/x86/avx2/vec.h"
 
 namespace fptq::kernels::avx2 {
@@ -54,6 +55,25 @@ struct IVec {
   static I dot2_u4(I acc, I u0, I x0, I u1, I x1) {
     const I p16 = _mm256_add_epi16(_mm256_maddubs_epi16(u0, x0), _mm256_maddubs_epi16(u1, x1));
     return _mm256_add_epi32(acc, _mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
+  }
+  // IQ4_NL: the level of each nibble u (a byte 0..15) as a signed byte
+  // (|level| <= 127), multiplied with the sign trick of dot_w8 (|x| as the
+  // unsigned operand: pair sums <= 2·128·127 < 32767, exact), each half
+  // widened to int32 before the two are added. No bias.
+  static constexpr int kNlBias = 0;
+  static I nl_levels(I u) {
+    const __m128i t = _mm_setr_epi8(
+        io::kIq4NlValues[0], io::kIq4NlValues[1], io::kIq4NlValues[2], io::kIq4NlValues[3],
+        io::kIq4NlValues[4], io::kIq4NlValues[5], io::kIq4NlValues[6], io::kIq4NlValues[7],
+        io::kIq4NlValues[8], io::kIq4NlValues[9], io::kIq4NlValues[10], io::kIq4NlValues[11],
+        io::kIq4NlValues[12], io::kIq4NlValues[13], io::kIq4NlValues[14], io::kIq4NlValues[15]);
+    return _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(t), u);
+  }
+  static I dot2_nl(I acc, I l0, I x0, I l1, I x1) {
+    const I ones = _mm256_set1_epi16(1);
+    const I p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(x0), _mm256_sign_epi8(l0, x0)), ones);
+    const I p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(x1), _mm256_sign_epi8(l1, x1)), ones);
+    return _mm256_add_epi32(acc, _mm256_add_epi32(p0, p1));
   }
   // W8 sign trick: |x| (u8, <= 128) times sign(x)·w (s8, |w| <= 127 enforced
   // at packing): pair sums <= 2·128·127 = 32512 < 32767, exact. No bias.

@@ -28,6 +28,8 @@ void group_sums_i8(const int8_t* q, int64_t k, int64_t group, int32_t* sums) {
 
 void w4a8_tile(const IntTileArgs& t) { generic::w4a8_tile<IVec>(t); }
 
+void w4a8_nl_tile(const IntTileArgs& t) { generic::w4a8_nl_tile<IVec>(t); }
+
 void w8a8_tile(const IntTileArgs& t) { generic::w8a8_tile<IVec>(t); }
 
 }  // namespace fptq::kernels::avx512

@@ -8,9 +8,13 @@
 #include <cstdint>
 #include <cstring>
 
+#include "io/ggml_blocks.h"
 #include "kernels/x86/avx512/vec.h"
 
 namespace fptq::kernels::avx512 {
+
+// Byte i of the IQ4_NL lookup: io::kIq4NlValues[i] + 128 as an unsigned byte.
+#define NL(i) char(uint8_t(io::kIq4NlValues[i] + 128))
 
 struct IVec {
   using V = Vec;  // the f32 helpers of the same width
@@ -54,6 +58,16 @@ struct IVec {
   static I dot2_u4(I acc, I u0, I x0, I u1, I x1) {
     return _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(acc, u0, x0), u1, x1);
   }
+  // IQ4_NL: the level of each nibble u (a byte 0..15) as the unsigned operand
+  // level + 128 (1..241); dot2_u4 of these is exact (vpdpbusd, int32) and
+  // the tile subtracts kNlBias · Σx per group.
+  static constexpr int kNlBias = 128;
+  static I nl_levels(I u) {
+    const __m128i t = _mm_setr_epi8(NL(0), NL(1), NL(2), NL(3), NL(4), NL(5), NL(6), NL(7), NL(8),
+                                    NL(9), NL(10), NL(11), NL(12), NL(13), NL(14), NL(15));
+    return _mm512_shuffle_epi8(_mm512_broadcast_i32x4(t), u);
+  }
+  static I dot2_nl(I acc, I l0, I x0, I l1, I x1) { return dot2_u4(acc, l0, x0, l1, x1); }
   // W8: x must be prepared once per broadcast; dot_w8(acc, w, prep_x_w8(x))
   // = acc + Σ_{4 bytes} (x + 128)·w, so the tile subtracts 128·Σw (wsum).
   static I prep_x_w8(I x) { return _mm512_xor_si512(x, _mm512_set1_epi8(char(0x80))); }
@@ -101,5 +115,7 @@ struct IVec {
     return _mm_cvtsi128_si32(q);
   }
 };
+
+#undef NL
 
 }  // namespace fptq::kernels::avx512

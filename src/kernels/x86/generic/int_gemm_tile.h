@@ -18,7 +18,7 @@
 namespace fptq::kernels::generic {
 
 // kCompact: fp16 scales (t.s16) and, for W8, int16 group sums (t.wsum16).
-template <class IV, int R, bool kW4, bool kIntScale, bool kCompact>
+template <class IV, int R, bool kW4, bool kIntScale, bool kCompact, bool kNl>
 void int_tile_rows(const IntTileArgs& t) {
   using V = typename IV::V;
   using F = typename IV::F;
@@ -83,7 +83,12 @@ void int_tile_rows(const IntTileArgs& t) {
 #pragma GCC unroll 4
         for (int c = 0; c < C; ++c) {
           const I wv = IV::load(wc[c] + s * 64);
-          if constexpr (kW4) {
+          if constexpr (kW4 && kNl) {
+            const I lo = IV::nl_levels(IV::lo_nibbles(wv)), hi = IV::nl_levels(IV::hi_nibbles(wv));
+#pragma GCC unroll 8
+            for (int r = 0; r < R; ++r)
+              a[r][c] = IV::dot2_nl(a[r][c], lo, IV::bcast4(xr[r] + k0), hi, IV::bcast4(xr[r] + k0 + 4));
+          } else if constexpr (kW4) {
             const I lo = IV::lo_nibbles(wv), hi = IV::hi_nibbles(wv);
 #pragma GCC unroll 8
             for (int r = 0; r < R; ++r)
@@ -106,14 +111,17 @@ void int_tile_rows(const IntTileArgs& t) {
 
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
+        // The bias of the unsigned weight operand: u = q + 8 (uniform) or
+        // level + IV::kNlBias (IQ4_NL; 0 where the ISA multiplies signed).
+        constexpr int kBias = kNl ? IV::kNlBias : 8;
         I corr = IV::zero();
-        if constexpr (kW4) corr = IV::set1(8 * t.xsum[r * t.ldxs + G]);
+        if constexpr (kW4 && kBias != 0) corr = IV::set1(kBias * t.xsum[r * t.ldxs + G]);
 #pragma GCC unroll 4
         for (int c = 0; c < C; ++c) {
           I p = kSplit ? IV::add(acc[r][c], acc2[r][c]) : acc[r][c];
-          if constexpr (kW4)
-            p = IV::sub(p, corr);
-          else if constexpr (IV::kW8BiasedX && kCompact)
+          if constexpr (kW4) {
+            if constexpr (kBias != 0) p = IV::sub(p, corr);
+          } else if constexpr (IV::kW8BiasedX && kCompact)
             p = IV::sub(p, IV::shl(IV::load_i16(t.wsum16 + sc[c] + G * kIntPanelCols), 7));
           else if constexpr (IV::kW8BiasedX)
             p = IV::sub(p, IV::shl(IV::load(t.wsum + sc[c] + G * kIntPanelCols), 7));
@@ -152,13 +160,13 @@ void int_tile_rows(const IntTileArgs& t) {
 }
 
 // Selects the row count (1 .. IV::kMr) at compile time.
-template <class IV, bool kW4, bool kIntScale, bool kCompact, int R = 1>
+template <class IV, bool kW4, bool kIntScale, bool kCompact, bool kNl = false, int R = 1>
 void int_tile(const IntTileArgs& t) {
   if constexpr (R < IV::kMr) {
-    if (t.rows == R) return int_tile_rows<IV, R, kW4, kIntScale, kCompact>(t);
-    return int_tile<IV, kW4, kIntScale, kCompact, R + 1>(t);
+    if (t.rows == R) return int_tile_rows<IV, R, kW4, kIntScale, kCompact, kNl>(t);
+    return int_tile<IV, kW4, kIntScale, kCompact, kNl, R + 1>(t);
   } else {
-    int_tile_rows<IV, R, kW4, kIntScale, kCompact>(t);
+    int_tile_rows<IV, R, kW4, kIntScale, kCompact, kNl>(t);
   }
 }
 
@@ -170,6 +178,15 @@ void w4a8_tile(const IntTileArgs& t) {
     int_tile<IV, true, false, true>(t);
   else
     int_tile<IV, true, false, false>(t);
+}
+
+// IQ4_NL levels: float scale mode only (the packing refuses integer scales).
+template <class IV>
+void w4a8_nl_tile(const IntTileArgs& t) {
+  if (t.s16 != nullptr)
+    int_tile<IV, true, false, true, true>(t);
+  else
+    int_tile<IV, true, false, false, true>(t);
 }
 
 template <class IV>
