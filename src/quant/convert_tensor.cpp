@@ -18,6 +18,7 @@ namespace {
 // llama.cpp's llama_ftype values.
 constexpr int64_t kFtypeMostlyQ4_0 = 2;
 constexpr int64_t kFtypeMostlyQ8_0 = 7;
+constexpr int64_t kFtypeMostlyIq4Nl = 25;  // llama.cpp's LLAMA_FTYPE_MOSTLY_IQ4_NL
 constexpr int64_t kGgmlQuantizationVersion = 2;
 
 template <typename Block>
@@ -80,7 +81,9 @@ io::Metadata output_metadata(const io::ModelFile& src, const QuantPlan& plan) {
   for (const auto& [key, value] : src.metadata.items()) md.add(key, value);
   md.set("general.file_type",
          io::Value::make_int(io::ValueType::U32,
-                             tr.weights == WeightFormat::Int8 ? kFtypeMostlyQ8_0 : kFtypeMostlyQ4_0));
+                             tr.weights == WeightFormat::Int8        ? kFtypeMostlyQ8_0
+                             : plan.options.int4.grid == Int4Grid::Nl ? kFtypeMostlyIq4Nl
+                                                                      : kFtypeMostlyQ4_0));
   md.set("general.quantization_version",
          io::Value::make_int(io::ValueType::U32, kGgmlQuantizationVersion));
   model::write_quant_spec(plan.spec, md);
@@ -158,6 +161,8 @@ TensorResult convert_tensor(const TensorPlan& tp, const io::TensorInfo& ti,
                                          opts.int4.rule, tp.importance, opts.int4.grid});
           }
           FPTQ_CHECK_MSG(q.status == Int4Status::Ok, "{}: {}", tp.name, q.message);
+          // The grid the quantizer chose (Int4Grid::Auto decides per tensor).
+          r.type = q.grid == Int4Grid::Nl ? io::GgmlType::IQ4_NL : io::GgmlType::Q4_0;
           approx = dequantize_int4(q);
           out = block_bytes(pack_q4_0(q));
           break;

@@ -179,8 +179,8 @@ QuantizeOptions recipe_options(const std::string& recipe) {
       const PolicyConfig paper;
       o.policy.v0 = on ? 0.0f : paper.v0;
       o.policy.v1 = on ? 0.0f : paper.v1;
-    } else if (pass == "nl") {
-      o.int4.grid = on ? Int4Grid::Nl : Int4Grid::Uniform;
+    } else if (pass == "nl" || pass == "grid") {
+      o.int4.grid = !on ? Int4Grid::Uniform : pass == "nl" ? Int4Grid::Nl : Int4Grid::Auto;
     } else if (pass == "weighted" || pass == "search" || pass == "q4_0") {
       o.int4.rule = on ? parse_scale_rule(pass) : ScaleRule::Q4_0;
     } else if (pass == "g32" || pass == "g64" || pass == "g128" || pass == "g256") {
@@ -188,7 +188,7 @@ QuantizeOptions recipe_options(const std::string& recipe) {
       o.int4.group = std::stoll(pass.substr(1));
     } else {
       fail("recipe '{}': unknown pass '{}' (isolate, awq, laedyn, dynamic, weighted, search, q4_0, "
-           "nl, g32, g64, g128, g256)",
+           "nl, grid, g32, g64, g128, g256)",
            recipe, pass);
     }
     i = j;
@@ -206,6 +206,8 @@ std::string recipe_summary(const QuantizeOptions& o) {
                                                                   : std::to_string(o.int4.group),
                      scale_rule_name(o.int4.rule));
   if (tr.weights != WeightFormat::Int8 && o.int4.grid == Int4Grid::Nl) s += ", IQ4_NL levels";
+  if (tr.weights != WeightFormat::Int8 && o.int4.grid == Int4Grid::Auto)
+    s += ", levels per tensor (Q4_0 or IQ4_NL, the lower weighted error)";
   s += fmt::format(", policy v0 {:g} v1 {:g}{}", o.policy.v0, o.policy.v1,
                    o.policy.v0 == 0 && o.policy.v1 == 0 ? " (all dynamic)" : "");
   if (o.lae_dynamic) s += ", LAE before dynamic points";

@@ -49,7 +49,10 @@ double QuantizeReport::bpw_file() const {
 std::vector<const TensorResult*> QuantizeReport::fallbacks() const {
   std::vector<const TensorResult*> out;
   for (size_t i = 0; i < tensors.size(); ++i)
-    if (plan.tensors[i].fallback || tensors[i].type != plan.tensors[i].type)
+    // (Int4Grid::Auto choosing IQ4_NL for a planned Q4_0 is the recipe, not a fallback.)
+    if (plan.tensors[i].fallback ||
+        (tensors[i].type != plan.tensors[i].type &&
+         !(io::is_int4_type(tensors[i].type) && io::is_int4_type(plan.tensors[i].type))))
       out.push_back(&tensors[i]);
   return out;
 }

@@ -123,7 +123,7 @@ std::string options_text(const QuantizeOptions& o) {
   for (const auto& [p, d] : o.static_scales) s += fmt::format(" scale {}={}", p, d);
   if (o.act_clip > 0) s += fmt::format(" act-clip {}", o.act_clip);
   if (o.isolate_outliers) s += " isolate-outliers";
-  if (o.int4.grid == Int4Grid::Nl) s += " grid nl";
+  if (o.int4.grid != Int4Grid::Uniform) s += fmt::format(" grid {}", int4_grid_name(o.int4.grid));
   if (o.lae_dynamic) s += " lae-dynamic";
   if (o.awq) s += " awq";
   s += fmt::format(" embd {} output {}", o.embd_type ? int(*o.embd_type) : -1,

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 
@@ -29,7 +30,13 @@ ScaleRule parse_scale_rule(std::string_view name) {
 }
 
 std::string_view int4_grid_name(Int4Grid grid) {
-  return grid == Int4Grid::Nl ? "nl" : "uniform";
+  switch (grid) {
+    case Int4Grid::Uniform: return "uniform";
+    case Int4Grid::Nl: return "nl";
+    case Int4Grid::Auto: return "auto";
+  }
+  FPTQ_CHECK(false);
+  return "";
 }
 
 int int4_qmin(ScaleRule rule) { return rule == ScaleRule::Absmax7 ? -7 : -8; }
@@ -52,12 +59,18 @@ int8_t int4_code(float w, float d, int qmin) {
 int8_t int4_grid_code(float w, float d, Int4Grid grid) {
   if (grid == Int4Grid::Uniform) return int4_code(w, d, -8);
   if (d == 0.0f) return 0;
-  const float x = w / d;
   // Index = the number of midpoints between adjacent levels below x (exact
-  // halves in float), so a tie goes to the lower level.
+  // halves in float), so a tie goes to the lower level; found by binary
+  // search over the 15 sorted midpoints.
+  static constexpr auto mid = [] {
+    std::array<float, 15> m{};
+    for (int i = 0; i < 15; ++i) m[size_t(i)] = 0.5f * float(kIq4NlLevels[i] + kIq4NlLevels[i + 1]);
+    return m;
+  }();
+  const float x = w / d;
   int idx = 0;
-  for (int i = 0; i < 15; ++i)
-    idx += (0.5f * float(kIq4NlLevels[i] + kIq4NlLevels[i + 1]) < x) ? 1 : 0;
+  for (int step : {8, 4, 2, 1})
+    if (mid[size_t(idx + step - 1)] < x) idx += step;
   return int8_t(idx - 8);
 }
 
@@ -207,6 +220,7 @@ float int4_group_scale(std::span<const float> w, ScaleRule rule, std::span<const
                        Int4Grid grid) {
   const float ext = signed_extreme(w);
   if (ext == 0.0f) return 0.0f;
+  if (grid == Int4Grid::Auto) fail("int4: a group scale needs a grid (uniform or nl), not auto");
   if (grid == Int4Grid::Nl) {
     if (rule == ScaleRule::Q4_0) return round_scale(ext / grid_low(grid));
     if (rule != ScaleRule::Weighted)
@@ -226,7 +240,34 @@ float int4_group_scale(std::span<const float> w, ScaleRule rule, std::span<const
   return 0.0f;
 }
 
+namespace {
+
+// Σ_i Σ_j a_j (ŵ_ij − w_ij)² of a result (a empty: a_j = 1).
+double tensor_weighted_error(std::span<const float> w, const Int4Weights& q,
+                             std::span<const float> a) {
+  const std::vector<float> d = dequantize_int4(q);
+  double e = 0.0;
+  for (size_t i = 0; i < d.size(); ++i) {
+    const double diff = double(d[i]) - double(w[i]);
+    e += (a.empty() ? 1.0 : double(a[i % size_t(q.k)])) * diff * diff;
+  }
+  return e;
+}
+
+}  // namespace
+
 Int4Weights quantize_int4(std::span<const float> w, int64_t n, int64_t k, const Int4Config& cfg) {
+  if (cfg.grid == Int4Grid::Auto) {
+    Int4Config c = cfg;
+    c.grid = Int4Grid::Uniform;
+    Int4Weights u = quantize_int4(w, n, k, c);
+    if (u.status != Int4Status::Ok) return u;
+    c.grid = Int4Grid::Nl;
+    Int4Weights nl = quantize_int4(w, n, k, c);
+    return tensor_weighted_error(w, nl, cfg.importance) < tensor_weighted_error(w, u, cfg.importance)
+               ? std::move(nl)
+               : std::move(u);
+  }
   if (n < 0 || k <= 0) fail("int4: bad shape [{}][{}]", n, k);
   if (int64_t(w.size()) / k != n || int64_t(w.size()) % k != 0)
     fail("int4: weight of {} values is not [{}][{}]", w.size(), n, k);

@@ -50,13 +50,16 @@ namespace fptq::quant {
 
 enum class ScaleRule { Absmax7, Q4_0, Search, Weighted };
 
-enum class Int4Grid { Uniform, Nl };
-// "uniform", "nl".
+// Auto (a choice, never a result's grid): per tensor, the grid whose result
+// has the lower Σ_i Σ_j a_j (ŵ_ij − w_ij)² (the rule's own objective; a_j = 1
+// without importance), Uniform on a tie.
+enum class Int4Grid { Uniform, Nl, Auto };
+// "uniform", "nl", "auto".
 std::string_view int4_grid_name(Int4Grid grid);
 
 // ggml's IQ4_NL levels (the format's table), indexed by code + 8.
 inline constexpr const int8_t (&kIq4NlLevels)[16] = io::kIq4NlValues;
-// The level of code q (−8..7) on `grid`: q, or kIq4NlLevels[q + 8].
+// The level of code q (−8..7) on `grid` (Uniform or Nl): q, or kIq4NlLevels[q + 8].
 inline int int4_level(int q, Int4Grid grid) {
   return grid == Int4Grid::Nl ? kIq4NlLevels[q + 8] : q;
 }
@@ -76,7 +79,7 @@ struct Int4Config {
   // Weighted: per input channel importance a_j >= 0, [k] (non-owning; empty:
   // uniform). Ignored by the other rules.
   std::span<const float> importance;
-  // Nl: Q4_0 and Weighted only (Absmax7 and Search are uniform rules).
+  // Nl / Auto: Q4_0 and Weighted only (Absmax7 and Search are uniform rules).
   Int4Grid grid = Int4Grid::Uniform;
 };
 
@@ -92,7 +95,7 @@ struct Int4Weights {
   int64_t n = 0, k = 0;
   int64_t group = 0;    // elements per scale along K (== k for per-channel)
   ScaleRule rule = ScaleRule::Q4_0;
-  Int4Grid grid = Int4Grid::Uniform;  // ŵ = int4_level(code, grid) · scale
+  Int4Grid grid = Int4Grid::Uniform;  // Uniform or Nl: ŵ = int4_level(code, grid) · scale
   std::vector<int8_t> codes;  // [n][k], in int4_qmin(rule)..7; empty unless Ok
   std::vector<float> scales;  // [n][k / group], each exactly an fp16 value; empty unless Ok
 

@@ -148,7 +148,7 @@ CodeHistogram dynamic_int8_codes(std::span<const float> x, int64_t cols) {
 
 std::optional<CodeHistogram> weight_codes(std::string_view type, std::span<const uint8_t> data,
                                           int64_t elements) {
-  const bool q4 = type == "Q4_0", q8 = type == "Q8_0";
+  const bool q4 = type == "Q4_0" || type == "IQ4_NL", q8 = type == "Q8_0";
   if (!q4 && !q8) return std::nullopt;
   if (elements < 0 || elements % io::kQK != 0)
     fail("weight codes: {} elements are not whole {}-element blocks", elements, io::kQK);

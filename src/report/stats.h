@@ -66,7 +66,7 @@ CodeHistogram static_int8_codes(std::span<const float> x, float delta);
 CodeHistogram dynamic_int8_codes(std::span<const float> x, int64_t cols);
 
 // The integer weight codes stored in a tensor's raw blocks: Q4_0 gives
-// q − 8 in −8..7, Q8_0 its int8 values (−128..127); `elements` values,
+// q − 8 in −8..7 (IQ4_NL its level index − 8, likewise), Q8_0 its int8 values (−128..127); `elements` values,
 // a whole number of 32-element blocks, `data` holding them. nullopt for other
 // types (F16/F32 have no codes; Q4_1's offset codes are not symmetric).
 // Throws fptq::Error when the sizes disagree.

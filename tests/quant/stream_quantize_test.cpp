@@ -67,6 +67,51 @@ TEST_F(StreamQuantize, SameBytesAsWholeModelForEveryScheme) {
   }
 }
 
+// The IQ4_NL grid (+nl) and the per-tensor grid choice (+grid): the same
+// bytes streamed as whole-model; +nl writes every int4 linear weight as
+// IQ4_NL, +grid writes each as Q4_0 or IQ4_NL, and a resume with another
+// grid is refused.
+TEST_F(StreamQuantize, NlGridsSameBytesAsWholeModel) {
+  ThreadPool pool(2);
+  for (const char* recipe : {"fptq-plus+nl", "fptq-plus+grid"}) {
+    SCOPED_TRACE(recipe);
+    const QuantizeOptions o = recipe_options(recipe);
+    const fs::path a = dir_ / "whole.gguf", b = dir_ / "stream.gguf";
+    const QuantizeReport ra = quantize_model(file_, *stats_, o, a.string(), pool, {}, data_);
+    const QuantizeReport rb =
+        quantize_streaming(file_, stats_, data_, o, b.string(), pool, StreamOptions{});
+    EXPECT_TRUE(file_bytes(a) == file_bytes(b));
+    int nl = 0, q4 = 0;
+    for (const TensorResult& t : ra.tensors) {
+      if (!t.linear) continue;
+      nl += t.type == io::GgmlType::IQ4_NL;
+      q4 += t.type == io::GgmlType::Q4_0;
+    }
+    int nl_in_file = 0;
+    for (const auto& t : io::open_model(a.string())->tensors) nl_in_file += t.type == io::GgmlType::IQ4_NL;
+    EXPECT_EQ(nl_in_file, nl);
+    // A grid choice is the recipe, not a fallback.
+    for (const TensorResult* t : ra.fallbacks()) EXPECT_FALSE(io::is_int4_type(t->type)) << t->name;
+    if (std::string(recipe) == "fptq-plus+nl") {
+      EXPECT_GT(nl, 0);
+      EXPECT_EQ(q4, 0);
+    } else {
+      EXPECT_GT(nl + q4, 0);
+    }
+  }
+  StreamOptions stop;
+  stop.stop_after_commits = 1;
+  const fs::path out = dir_ / "r.gguf";
+  EXPECT_THROW(quantize_streaming(file_, nullptr, data_, recipe_options("fptq-plus"), out.string(),
+                                  pool, stop),
+               Interrupted);
+  StreamOptions resume;
+  resume.resume = true;
+  EXPECT_THROW(quantize_streaming(file_, nullptr, data_, recipe_options("fptq-plus+nl"),
+                                  out.string(), pool, resume),
+               Error);
+}
+
 // Stops after k commits (calibration blocks, then the non-block tensors,
 // then quantized blocks) and resumes; the previous output stays untouched
 // while interrupted, and the result equals an uninterrupted run.
