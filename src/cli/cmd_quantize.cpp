@@ -71,7 +71,12 @@ io::GgmlType parse_side_type(const std::string& s, const char* opt) {
 
 quant::QuantizeOptions make_options(const QuantizeArgs& a) {
   quant::QuantizeOptions o = quant::recipe_options(a.scheme);
-  if (a.gptq) o.scheme = quant::with_gptq(o.scheme);
+  if (a.gptq) {
+    // The GPTQ twin of the scheme, with its grid unless the recipe names one.
+    o.scheme = quant::with_gptq(o.scheme);
+    if (a.scheme.find("+nl") == std::string::npos && a.scheme.find("+grid") == std::string::npos)
+      o.int4.grid = quant::scheme_options(o.scheme).int4.grid;
+  }
   if (!std::isnan(a.v0)) o.policy.v0 = a.v0;
   if (!std::isnan(a.v1)) o.policy.v1 = a.v1;
   for (const std::string& s : a.act_mode) o.policy.overrides.push_back(quant::parse_policy_override(s));
@@ -203,12 +208,14 @@ void add_quantize_command(CLI::App& app) {
                   "when calibrating here, also save the statistics to this file");
   cmd->add_option("--scheme", a->scheme,
                   "fptq-plus (the default recipe: fptq + AWQ scales + g32 importance-weighted "
-                  "int4 scales + per-token dynamic activations + outlier-token isolation for "
-                  "static points), fptq-plus-gptq, fptq (the paper's method exactly), "
+                  "int4 scales on IQ4_NL's non-uniform levels + per-token dynamic activations + "
+                  "outlier-token isolation for static points), fptq-plus-gptq (uniform levels), "
+                  "fptq (the paper's method exactly), "
                   "fptq-gptq, w4a8-naive, w4a8-dynamic, w8a8-smoothquant, w4a16-rtn, w4a16-gptq; "
                   "passes switched on/off after the name: +awq, +weighted, +search, +q4_0, "
-                  "+g32 ... +g256, +dynamic, +isolate, +laedyn, or -PASS (e.g. fptq+isolate, "
-                  "fptq-plus-awq)")
+                  "+g32 ... +g256, +dynamic, +isolate, +laedyn, +nl (IQ4_NL levels), +grid "
+                  "(Q4_0 or IQ4_NL per tensor, the lower weighted error), or -PASS (e.g. "
+                  "fptq+isolate, fptq-plus-awq, fptq-plus-nl)")
       ->capture_default_str();
   cmd->add_option("--isolate-outliers", a->isolate,
                   "outlier-token isolation: static ranges from ordinary tokens, tokens the "

@@ -43,7 +43,7 @@ TEST(RepairCli, AutoKeepBpwAsQ8KeepsQ8WeightsAndDynamicPoints) {
   EXPECT_EQ(int64_t(kept.size()), k);
   std::map<std::string, std::string> mode;
   for (const auto& p : j.at("points")) mode[p.at("point")] = p.at("run_mode");
-  // stories260K: K = 64 (Q4_0 / Q8_0 blocks fit) except ffn_down (K = 172: F16 fallback).
+  // stories260K: K = 64 (IQ4_NL / Q8_0 blocks fit) except ffn_down (K = 172: F16 fallback).
   int n_q8 = 0, n_q4 = 0;
   std::map<std::string, std::string> kept_type;  // point -> type of its kept consumers
   for (const auto& t : j.at("tensors")) {
@@ -57,7 +57,7 @@ TEST(RepairCli, AutoKeepBpwAsQ8KeepsQ8WeightsAndDynamicPoints) {
                                                                              : ".ffn_gate_up_in");
     const bool is_kept = t.at("kept_q8").get<bool>();
     EXPECT_EQ(is_kept, kept.count(point) == 1) << name;
-    EXPECT_EQ(t.at("type"), down ? "F16" : is_kept ? "Q8_0" : "Q4_0") << name;
+    EXPECT_EQ(t.at("type"), down ? "F16" : is_kept ? "Q8_0" : "IQ4_NL") << name;
     if (!down) (is_kept ? n_q8 : n_q4)++;
     if (is_kept) kept_type[point] = t.at("type");
   }

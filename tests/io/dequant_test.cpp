@@ -87,6 +87,22 @@ TEST(Dequant, Q4_0KnownBlock) {
   EXPECT_EQ(want[16], 3.5f);
 }
 
+TEST(Dequant, Iq4NlKnownBlock) {
+  // d = 0.5; nibble u of element i as in Q4_0; value = d · ggml's level
+  // table [u] (-127 ... 113).
+  static const int kLevels[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                  1,    13,   25,  38,  53,  69,  89,  113};
+  Bytes b(18);
+  put_u16(b, 0, 0x3800);  // 0.5
+  for (int j = 0; j < 16; ++j) b[2 + j] = uint8_t(j | (15 - j) << 4);
+  std::vector<float> want(32);
+  for (int i = 0; i < 16; ++i) want[i] = 0.5f * float(kLevels[i]);
+  for (int i = 0; i < 16; ++i) want[16 + i] = 0.5f * float(kLevels[15 - i]);
+  expect_same_bits(want, run(GgmlType::IQ4_NL, b, 32), "IQ4_NL");
+  EXPECT_EQ(want[0], -63.5f);
+  EXPECT_EQ(want[16], 56.5f);
+}
+
 // Legacy 32-element types: random quants q[i] and scales, encoded per the
 // layout comment in ggml_blocks.h, decoded by the library.
 TEST(Dequant, LegacyTypesRandomBlocks) {
@@ -223,7 +239,7 @@ TEST(Dequant, RejectsBadCallsWithError) {
   EXPECT_THROW(dequantize(GgmlType::Q4_0, b.data(), y.data(), 31), Error);
   EXPECT_THROW(dequantize(GgmlType::Q4_K, b.data(), y.data(), 32), Error);
   EXPECT_THROW(dequantize(GgmlType::F32, b.data(), y.data(), -4), Error);
-  for (GgmlType t : {GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::IQ4_NL, GgmlType::I32,
+  for (GgmlType t : {GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::I32,
                      GgmlType::Q8_1}) {
     try {
       dequantize(t, b.data(), y.data(), 256);

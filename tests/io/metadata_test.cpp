@@ -97,7 +97,7 @@ TEST(GgmlTypes, TableMatchesBlockStructsAndSpec) {
       {GgmlType::Q4_K, 256, sizeof(BlockQ4_K), true},
       {GgmlType::Q5_K, 256, sizeof(BlockQ5_K), true},
       {GgmlType::Q6_K, 256, sizeof(BlockQ6_K), true},
-      {GgmlType::Q8_K, 256, 292, false},  {GgmlType::IQ4_NL, 32, 18, false},
+      {GgmlType::Q8_K, 256, 292, false},  {GgmlType::IQ4_NL, 32, 18, true},
       {GgmlType::I8, 1, 1, false},        {GgmlType::I16, 1, 2, false},
       {GgmlType::I32, 1, 4, false},       {GgmlType::I64, 1, 8, false},
       {GgmlType::F64, 1, 8, false},       {GgmlType::BF16, 1, 2, true},

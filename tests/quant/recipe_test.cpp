@@ -21,6 +21,7 @@ TEST(Recipe, SchemeDefaults) {
     EXPECT_EQ(plus.int4.rule, ScaleRule::Weighted);
     EXPECT_TRUE(plus.isolate_outliers);
     EXPECT_TRUE(plus.awq);
+    EXPECT_EQ(plus.int4.grid, s == Scheme::FptqPlus ? Int4Grid::Nl : Int4Grid::Uniform);
     EXPECT_EQ(plus.policy.v0, 0.0f);
     EXPECT_EQ(plus.policy.v1, 0.0f);
   }
@@ -53,10 +54,12 @@ TEST(Recipe, PassesOnAndOff) {
   EXPECT_EQ(recipe_options("fptq-plus-gptq").scheme, Scheme::FptqPlusGptq);
   EXPECT_EQ(recipe_options("fptq-gptq+isolate").scheme, Scheme::FptqGptq);
   EXPECT_EQ(recipe_options("w4a16-rtn+g32").int4.group, 32);
-  EXPECT_EQ(recipe_options("fptq-plus").int4.grid, Int4Grid::Uniform);
-  EXPECT_EQ(recipe_options("fptq-plus+nl").int4.grid, Int4Grid::Nl);
-  EXPECT_EQ(recipe_options("fptq-plus+grid").int4.grid, Int4Grid::Auto);
-  EXPECT_EQ(recipe_options("fptq-plus+nl-nl").int4.grid, Int4Grid::Uniform);
+  EXPECT_EQ(recipe_options("fptq-plus").int4.grid, Int4Grid::Nl);
+  EXPECT_EQ(recipe_options("fptq-plus-gptq").int4.grid, Int4Grid::Uniform);
+  EXPECT_EQ(recipe_options("fptq").int4.grid, Int4Grid::Uniform);
+  EXPECT_EQ(recipe_options("fptq+nl").int4.grid, Int4Grid::Nl);
+  EXPECT_EQ(recipe_options("fptq-plus-nl").int4.grid, Int4Grid::Uniform);
+  EXPECT_EQ(recipe_options("fptq-plus-nl+grid").int4.grid, Int4Grid::Auto);
 }
 
 TEST(Recipe, BadRecipesNameTheProblem) {
@@ -72,14 +75,11 @@ TEST(Recipe, BadRecipesNameTheProblem) {
 
 TEST(Recipe, SummaryNamesEveryPass) {
   EXPECT_EQ(recipe_summary(scheme_options(Scheme::FptqPlus)),
-            "fptq-plus: int4 g32, scale rule weighted, policy v0 0 v1 0 (all dynamic), AWQ "
-            "scales, outlier-token isolation on, GPTQ off");
+            "fptq-plus: int4 g32, scale rule weighted, IQ4_NL levels, policy v0 0 v1 0 (all "
+            "dynamic), AWQ scales, outlier-token isolation on, GPTQ off");
   EXPECT_EQ(recipe_summary(recipe_options("fptq")),
             "fptq: int4 g128, scale rule q4_0, policy v0 15 v1 150, outlier-token isolation "
             "off, GPTQ off");
-  EXPECT_EQ(recipe_summary(recipe_options("fptq-plus+nl")),
-            "fptq-plus: int4 g32, scale rule weighted, IQ4_NL levels, policy v0 0 v1 0 (all "
-            "dynamic), AWQ scales, outlier-token isolation on, GPTQ off");
   EXPECT_NE(recipe_summary(recipe_options("fptq-plus+grid")).find("levels per tensor"),
             std::string::npos);
 }

@@ -102,7 +102,7 @@ TEST_F(StreamQuantize, NlGridsSameBytesAsWholeModel) {
   StreamOptions stop;
   stop.stop_after_commits = 1;
   const fs::path out = dir_ / "r.gguf";
-  EXPECT_THROW(quantize_streaming(file_, nullptr, data_, recipe_options("fptq-plus"), out.string(),
+  EXPECT_THROW(quantize_streaming(file_, nullptr, data_, recipe_options("fptq-plus-nl"), out.string(),
                                   pool, stop),
                Interrupted);
   StreamOptions resume;

@@ -18,12 +18,12 @@ namespace fptq::quant {
 namespace {
 
 double total_error(std::span<const float> w, std::span<const float> a, int64_t k, int64_t g,
-                   ScaleRule rule) {
+                   ScaleRule rule, Int4Grid grid = Int4Grid::Uniform) {
   double e = 0.0;
   for (size_t off = 0; off < w.size(); off += size_t(g)) {
     const auto grp = w.subspan(off, size_t(g));
     const auto imp = a.subspan(off % size_t(k), size_t(g));
-    e += int4_weighted_error(grp, imp, int4_group_scale(grp, rule, imp));
+    e += int4_weighted_error(grp, imp, int4_group_scale(grp, rule, imp, grid), grid);
   }
   return e;
 }
@@ -81,26 +81,33 @@ TEST(Int4Weighted, RejectsBadImportance) {
 
 using StoriesWeighted = testutil::StoriesQuantTest<4, 64>;
 
-// Every Q4_0 linear weight of stories260K under the plan's real importance
-// (the calibration E[x'²] of its input): the weighted rule is never worse
-// than Q4_0 on any group and strictly better on every tensor.
+// Every int4 linear weight of stories260K under the plan's real importance
+// (the calibration E[x'²] of its input), on the uniform grid (Q4_0 tensors)
+// and on IQ4_NL's levels (the default recipe): the weighted rule is never
+// worse than the grid's plain rule on any group and strictly better on every
+// tensor.
 TEST_F(StoriesWeighted, StrictlyBetterOnRealLayers) {
-  QuantizeOptions o = scheme_options(Scheme::FptqPlus);
-  const QuantPlan plan = plan_quantization(*file_, *stats_, o);
-  int checked = 0;
-  for (const TensorPlan& t : plan.tensors) {
-    if (t.type != io::GgmlType::Q4_0 || t.point.empty()) continue;
-    ASSERT_EQ(int64_t(t.importance.size()), t.k) << t.name;
-    // The plan's tensors are folded when LAE applies; the objective is the
-    // same either way, so the unfolded weights test the search as well.
-    const std::vector<float> w = io::dequantize_tensor(file_->tensor(t.name));
-    const double eq = total_error(w, t.importance, t.k, t.group, ScaleRule::Q4_0);
-    const double ew = total_error(w, t.importance, t.k, t.group, ScaleRule::Weighted);
-    EXPECT_LT(ew, eq) << t.name;
-    EXPECT_GT(ew, 0.2 * eq) << t.name;
-    ++checked;
+  for (const char* recipe : {"fptq-plus-nl", "fptq-plus"}) {
+    SCOPED_TRACE(recipe);
+    QuantizeOptions o = recipe_options(recipe);
+    const Int4Grid grid = o.int4.grid;
+    const io::GgmlType type = grid == Int4Grid::Nl ? io::GgmlType::IQ4_NL : io::GgmlType::Q4_0;
+    const QuantPlan plan = plan_quantization(*file_, *stats_, o);
+    int checked = 0;
+    for (const TensorPlan& t : plan.tensors) {
+      if (t.type != type || t.point.empty()) continue;
+      ASSERT_EQ(int64_t(t.importance.size()), t.k) << t.name;
+      // The plan's tensors are folded when LAE applies; the objective is the
+      // same either way, so the unfolded weights test the search as well.
+      const std::vector<float> w = io::dequantize_tensor(file_->tensor(t.name));
+      const double eq = total_error(w, t.importance, t.k, t.group, ScaleRule::Q4_0, grid);
+      const double ew = total_error(w, t.importance, t.k, t.group, ScaleRule::Weighted, grid);
+      EXPECT_LT(ew, eq) << t.name;
+      EXPECT_GT(ew, 0.2 * eq) << t.name;
+      ++checked;
+    }
+    EXPECT_GE(checked, 20);
   }
-  EXPECT_GE(checked, 20);
 }
 
 }  // namespace

@@ -98,7 +98,7 @@ TEST_F(StoriesReport, ProbeMatchesTheModel) {
       EXPECT_EQ(t.hist_fp.total(), uint64_t(t.n * t.k));
       EXPECT_EQ(t.hist_q.total() + t.hist_q.outside, uint64_t(t.n * t.k));
       EXPECT_GT(t.weight_nmse, 0.0);
-      if (t.type == "Q4_0") {
+      if (t.type == "Q4_0" || t.type == "IQ4_NL") {
         ASSERT_FALSE(t.codes.empty());
         EXPECT_EQ(t.codes.lo, -8);
         EXPECT_EQ(t.codes.total(), uint64_t(t.n * t.k));
