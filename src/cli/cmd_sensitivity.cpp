@@ -102,6 +102,15 @@ quant::QuantizeOptions twin_options(const report::QuantizedPair& pair) {
   qo.int4.rule = quant::parse_scale_rule(pair.spec.scale_rule);
   for (const auto& layer : pair.spec.layers)
     for (const auto& q : layer) qo.isolate_outliers = qo.isolate_outliers || q.isolate;
+  // The int4 levels from the twin's tensor types: all IQ4_NL (+nl), both
+  // (+grid), or Q4_0 only (the uniform grid).
+  bool nl = false, q4 = false;
+  for (const io::TensorInfo& t : pair.q->tensors) {
+    if (t.name.rfind("blk.", 0) != 0) continue;
+    nl = nl || t.type == io::GgmlType::IQ4_NL;
+    q4 = q4 || t.type == io::GgmlType::Q4_0;
+  }
+  qo.int4.grid = nl && q4 ? quant::Int4Grid::Auto : nl ? quant::Int4Grid::Nl : quant::Int4Grid::Uniform;
   return qo;
 }
 
