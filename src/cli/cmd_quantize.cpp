@@ -186,7 +186,8 @@ void add_quantize_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "quantize",
       "Quantize a model to W4A8 with FPTQ (or a baseline scheme) and write a GGUF: int4 "
-      "group-wise weights as Q4_0 blocks (llama.cpp loads the file as it is), norms F32 with "
+      "group-wise weights as IQ4_NL blocks (the default recipe) or Q4_0 blocks (llama.cpp loads "
+      "either as it is), norms F32 with "
       "the LAE factors folded in, and the per-layer activation quantizers (static scale / "
       "per-token dynamic / fp), thresholds and calibration provenance in fptq.* keys. Written "
       "atomically; the same inputs give a byte-identical file whatever --threads.\n"
