@@ -50,7 +50,7 @@ std::vector<int8_t> random_codes(int64_t count, int lo, int hi, uint32_t seed) {
 }
 
 // Packed weights per (k, n, kind), shared across m and thread counts.
-enum Kind { kW4 = 0, kW4IntScale = 1, kW8 = 2 };
+enum Kind { kW4 = 0, kW4IntScale = 1, kW8 = 2, kW4Nl = 3 };  // kW4Nl: IQ4_NL levels
 struct AnyPacked {
   kernels::PackedW4 w4;
   kernels::PackedW8 w8;
@@ -75,7 +75,8 @@ const AnyPacked& packed(int64_t k, int64_t n, int kind, int copy = 0) {
     } else {
       slot->w4 = kernels::pack_w4(codes.data(), scales.data(), n, k, g,
                                   kind == kW4IntScale ? kernels::W4Scale::Integer
-                                                      : kernels::W4Scale::Float);
+                                                      : kernels::W4Scale::Float,
+                                  kind == kW4Nl ? kernels::W4Grid::Nl : kernels::W4Grid::Uniform);
       slot->bytes = slot->w4.bytes();
     }
   }
@@ -131,7 +132,10 @@ void BM_IntMatmul(benchmark::State& st) {
   st.counters["W_GB/s"] = gb / seconds;
   st.counters["%bw"] = 100.0 * gb / seconds / g_bw[threads].wall;
   st.counters["cpu_W_GB/s"] = gb / cpu_seconds;
-  st.SetLabel(std::string(kind == kW8 ? "w8a8" : kind == kW4IntScale ? "w4a8-intscale" : "w4a8") +
+  st.SetLabel(std::string(kind == kW8           ? "w8a8"
+                          : kind == kW4IntScale ? "w4a8-intscale"
+                          : kind == kW4Nl       ? "w4a8-iq4nl"
+                                                : "w4a8") +
               (cold ? " cold(DRAM)" : ""));
 }
 
@@ -166,9 +170,12 @@ void register_all() {
             ->MinTime(0.3)
             ->UseRealTime();
   for (int64_t m : {1, 512})
-    for (int kind : {kW4IntScale, kW8})
+    for (int kind : {kW4IntScale, kW8, kW4Nl})
       for (const auto& [k, n] : {std::pair<int64_t, int64_t>{576, 1536}, {4096, 4096}})
-        benchmark::RegisterBenchmark(kind == kW8 ? "W8A8" : "W4A8IntScale", BM_IntMatmul)
+        benchmark::RegisterBenchmark(kind == kW8           ? "W8A8"
+                                     : kind == kW4IntScale ? "W4A8IntScale"
+                                                           : "W4A8Nl",
+                                     BM_IntMatmul)
             ->Args({m, k, n, 1, kind, 0})
             ->ArgNames({"m", "k", "n", "threads", "kind", "cold"})
             ->Unit(benchmark::kMillisecond)
