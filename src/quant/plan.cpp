@@ -431,7 +431,7 @@ QuantPlan plan_quantization(const io::ModelFile& src, const CalibStatsSet& stats
         std::vector<AwqConsumer> cons;
         int64_t group = 0;
         for (const auto& t : plan.tensors) {
-          if (t.point != p.name || t.type != io::GgmlType::Q4_0) continue;
+          if (t.point != p.name || !io::is_int4_type(t.type)) continue;
           const io::TensorInfo& ti = src.tensor(t.name);
           ws.push_back(io::dequantize_tensor(ti));
           // A mapped GGUF: drop the pages just read, so planning a streamed

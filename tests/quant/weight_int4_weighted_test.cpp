@@ -110,5 +110,26 @@ TEST_F(StoriesWeighted, StrictlyBetterOnRealLayers) {
   }
 }
 
+// AWQ runs on the recipe's own int4 tensors whatever their levels: every
+// normed point of stories260K is searched (a plan on IQ4_NL tensors once
+// skipped the search silently), and some scales are folded.
+TEST_F(StoriesWeighted, AwqSearchesEveryNormedPointOnEveryGrid) {
+  for (const char* recipe : {"fptq-plus", "fptq-plus-nl", "fptq-plus-nl+grid"}) {
+    SCOPED_TRACE(recipe);
+    const QuantPlan plan = plan_quantization(*file_, *stats_, recipe_options(recipe));
+    int searched = 0, folded = 0;
+    for (const PointPlan& p : plan.points) {
+      const bool normed = p.name.find("attn_qkv_in") != std::string::npos ||
+                          p.name.find("ffn_gate_up_in") != std::string::npos;
+      if (!normed) continue;
+      EXPECT_NE(p.reason.find("AWQ"), std::string::npos) << p.name << ": " << p.reason;
+      searched += p.reason.find("AWQ") != std::string::npos;
+      folded += p.fold_kind == Equalization::Awq;
+    }
+    EXPECT_EQ(searched, 2 * 5);
+    EXPECT_GT(folded, 0);
+  }
+}
+
 }  // namespace
 }  // namespace fptq::quant
