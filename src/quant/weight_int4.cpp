@@ -68,9 +68,11 @@ int8_t int4_grid_code(float w, float d, Int4Grid grid) {
     return m;
   }();
   const float x = w / d;
-  int idx = 0;
-  for (int step : {8, 4, 2, 1})
-    if (mid[size_t(idx + step - 1)] < x) idx += step;
+  // Branch-free (the comparisons are data-dependent and unpredictable).
+  int idx = int(mid[7] < x) << 3;
+  idx += int(mid[size_t(idx + 3)] < x) << 2;
+  idx += int(mid[size_t(idx + 1)] < x) << 1;
+  idx += int(mid[size_t(idx)] < x);
   return int8_t(idx - 8);
 }
 
