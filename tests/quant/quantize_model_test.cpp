@@ -77,10 +77,16 @@ bool python_gguf_available() {
   return std::system("python3 -c 'import numpy, gguf' >/dev/null 2>&1") == 0;
 }
 
-TEST_F(QuantizeModel, ReadBackByPythonGguf) {
+// The default options (the paper's fptq, Q4_0) and the default recipe
+// (fptq-plus, IQ4_NL levels): gguf-py, llama.cpp's own Python reader,
+// dequantizes every tensor to fptq's values bit for bit.
+class QuantizeModelPy : public QuantizeModel, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(QuantizeModelPy, ReadBackByPythonGguf) {
   if (!python_gguf_available()) GTEST_SKIP() << "python3 with numpy + gguf not available";
   const std::string out = (dir_ / "q.gguf").string();
-  run(QuantizeOptions{}, out);
+  const bool plus = std::string(GetParam()) == "fptq-plus";
+  run(plus ? recipe_options("fptq-plus") : QuantizeOptions{}, out);
   const fs::path deq = dir_ / "deq";
   fs::create_directory(deq);
   const std::string script = (fs::path(__FILE__).parent_path() / "py_check_quantized.py").string();
@@ -97,10 +103,13 @@ TEST_F(QuantizeModel, ReadBackByPythonGguf) {
     ASSERT_EQ(py.size(), ours.size() * sizeof(float)) << t.name;
     EXPECT_EQ(std::memcmp(py.data(), ours.data(), py.size()), 0)
         << t.name << ": python gguf dequantizes to other values";
-    compared_q4 += t.type == io::GgmlType::Q4_0;
+    compared_q4 += t.type == (plus ? io::GgmlType::IQ4_NL : io::GgmlType::Q4_0);
   }
+  // stories260K: 30 int4 linear weights (ffn_down, K=172, stays F16).
   EXPECT_EQ(compared_q4, 30);
 }
+
+INSTANTIATE_TEST_SUITE_P(Recipes, QuantizeModelPy, ::testing::Values("fptq", "fptq-plus"));
 
 TEST_F(QuantizeModel, ByteIdenticalAcrossThreadsAndRuns) {
   for (Scheme s : {Scheme::Fptq, Scheme::FptqGptq}) {
