@@ -64,7 +64,8 @@ AwqResult awq_search(std::span<const AwqConsumer> consumers, int64_t k,
         if (q.status != Int4Status::Ok) fail("{}: AWQ search: {}", con.name, q.message);
         const int64_t g = q.group;
         for (int64_t j = 0; j < k; ++j) {
-          const double what = double(q.codes[size_t(j)]) * double(q.scales[size_t(j / g)]) /
+          const double what = double(int4_level(q.codes[size_t(j)], q.grid)) *
+                              double(q.scales[size_t(j / g)]) /
                               double(s[size_t(j)]);
           const double d = what - double(w[j]);
           err += double(mean_sq[size_t(j)]) * d * d;

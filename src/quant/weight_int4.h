@@ -127,7 +127,7 @@ int8_t int4_grid_code(float w, float d, Int4Grid grid);
 // per-channel fallback).
 Int4Weights quantize_int4(std::span<const float> w, int64_t n, int64_t k, const Int4Config& cfg);
 
-// ŵ: [n][k] row-major, ŵ[i, j] = codes[i, j] · scales[i, j / group]. Requires Ok.
+// ŵ: [n][k] row-major, ŵ[i, j] = int4_level(codes[i, j], grid) · scales[i, j / group]. Requires Ok.
 std::vector<float> dequantize_int4(const Int4Weights& q);
 
 // Q4_0 blocks (IQ4_NL blocks for the Nl grid: the same bytes): [n][k/32], row-major; block (i, b) holds elements 32b..32b+31 of

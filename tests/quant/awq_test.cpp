@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 #include <vector>
 
@@ -34,6 +35,30 @@ TEST(Awq, NeverWorseAndBetterWithDominantChannels) {
                                  Int4Config{32, ScaleRule::Weighted}, 4);
   EXPECT_EQ(u.alpha, 0.0f);
   EXPECT_EQ(u.error, u.error_unscaled);
+}
+
+// The search's α = 0 error is the recipe quantizer's own weighted error, on
+// either grid (it once multiplied IQ4_NL codes, not levels, by the scales).
+TEST(Awq, UnscaledErrorIsTheQuantizersOwnOnEveryGrid) {
+  const int64_t k = 64, n = 8;
+  std::mt19937 rng(4);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> w(static_cast<size_t>(n * k)), msq(static_cast<size_t>(k));
+  for (float& v : w) v = nd(rng);
+  for (float& v : msq) v = 0.5f + std::fabs(nd(rng));
+  const AwqConsumer c{w, n};
+  for (Int4Grid grid : {Int4Grid::Uniform, Int4Grid::Nl}) {
+    SCOPED_TRACE(std::string(int4_grid_name(grid)));
+    const Int4Config cfg{32, ScaleRule::Weighted, {}, grid};
+    const AwqResult r = awq_search({&c, 1}, k, msq, cfg, 1);
+    const Int4Weights q = quantize_int4(w, n, k, {32, ScaleRule::Weighted, msq, grid});
+    const std::vector<float> d = dequantize_int4(q);
+    double want = 0;
+    for (size_t i = 0; i < w.size(); ++i)
+      want += double(msq[i % size_t(k)]) * (double(d[i]) - w[i]) * (double(d[i]) - w[i]);
+    EXPECT_NEAR(r.error_unscaled, want, 1e-9 * want);
+    EXPECT_LE(r.error, r.error_unscaled);
+  }
 }
 
 TEST(Awq, RejectsBadInput) {
