@@ -24,7 +24,8 @@ inline constexpr int kIntTileCols = kIntPanelCols * kIntTilePanels;
 inline constexpr int kIntMaxTileRows = 8;  // largest mr of any ISA's integer tile
 
 // W4 weights of one panel for k values 8o .. 8o+7, as unsigned codes
-// u = q + 8 in 0..15 (q in -8..7 is the signed int4 code: w = q · s).
+// u = q + 8 in 0..15 (q in -8..7 is the signed int4 code: w = q · s; on the
+// IQ4_NL grid w = io::kIq4NlValues[u] · s, the tile looking the level up).
 // Byte 4c + j (c < 16 columns, j < 4):
 //   low nibble  = u[c][8o + j]
 //   high nibble = u[c][8o + 4 + j]

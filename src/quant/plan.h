@@ -16,7 +16,9 @@
 //   - B' = max_j m_j / s_j (float, exact from the calibrated maxima; B' = B
 //     without a fold) and, for static points, Δ = B' / 127.
 // Tensors: norms F32 (carrying the folds); linear weights int4 group-wise as
-// Q4_0 (or int8 per channel as Q8_0 for w8a8) with explicit fallbacks when
+// Q4_0, or IQ4_NL on the nl grid (+grid: planned Q4_0, the writer records
+// the grid each tensor got), or int8 per channel as Q8_0 for w8a8, with
+// explicit fallbacks when
 // K does not allow the requested group (see TensorPlan::note); token_embd,
 // output as QuantizeOptions say.
 #pragma once
@@ -129,7 +131,7 @@ struct TensorPlan {
   int64_t layer = -1;
   int64_t n = 1, k = 1;  // rows, row length (ne[0])
   io::GgmlType type = io::GgmlType::F32;  // output type
-  int64_t group = 0;     // int4 group along K for Q4_0 (k for per-channel), 0 otherwise
+  int64_t group = 0;     // int4 group along K for Q4_0 / IQ4_NL (k for per-channel), 0 otherwise
   bool kept_fp = false;  // --keep-fp matched
   bool kept_q8 = false;  // --keep-as q8_0 pattern matched (and not --keep-fp)
   bool fallback = false; // the requested format could not be used (see note)

@@ -5,7 +5,9 @@
 //
 // Per group the tile keeps rows x column-registers int32 accumulators; at the
 // end of a group it forms the exact P_G (W4: subtract 8·Σx, undoing the
-// unsigned weight u = q + 8; W8 with biased x: subtract 128·Σw) and folds it
+// unsigned weight u = q + 8; W4 on the IQ4_NL levels: subtract
+// IV::kNlBias·Σx, or nothing where the ISA multiplies the signed level; W8
+// with biased x: subtract 128·Σw) and folds it
 // into the float accumulators (fma with the group scale) or, in integer-scale
 // mode, into int64 accumulators. So the integer work per group is exact and
 // the float work is the fixed sequence ref performs.
