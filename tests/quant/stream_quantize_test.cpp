@@ -88,7 +88,8 @@ TEST_F(StreamQuantize, NlGridsSameBytesAsWholeModel) {
       q4 += t.type == io::GgmlType::Q4_0;
     }
     int nl_in_file = 0;
-    for (const auto& t : io::open_model(a.string())->tensors) nl_in_file += t.type == io::GgmlType::IQ4_NL;
+    const auto written = io::open_model(a.string());  // held: the loop reads its tensors
+    for (const auto& t : written->tensors) nl_in_file += t.type == io::GgmlType::IQ4_NL;
     EXPECT_EQ(nl_in_file, nl);
     // A grid choice is the recipe, not a fallback.
     for (const TensorResult* t : ra.fallbacks()) EXPECT_FALSE(io::is_int4_type(t->type)) << t->name;
