@@ -209,14 +209,16 @@ void add_quantize_command(CLI::App& app) {
                   "when calibrating here, also save the statistics to this file");
   cmd->add_option("--scheme", a->scheme,
                   "fptq-plus (the default recipe: fptq + AWQ scales + g32 importance-weighted "
-                  "int4 scales on IQ4_NL's non-uniform levels + per-token dynamic activations + "
-                  "outlier-token isolation for static points), fptq-plus-gptq (uniform levels), "
+                  "int4 scales on IQ4_NL's non-uniform levels + dynamic int8 activations with "
+                  "one scale per 32 values of a token + outlier-token isolation for static "
+                  "points), fptq-plus-gptq (uniform levels), "
                   "fptq (the paper's method exactly), "
                   "fptq-gptq, w4a8-naive, w4a8-dynamic, w8a8-smoothquant, w4a16-rtn, w4a16-gptq; "
                   "passes switched on/off after the name: +awq, +weighted, +search, +q4_0, "
                   "+g32 ... +g256, +dynamic, +isolate, +laedyn, +nl (IQ4_NL levels), +grid "
-                  "(Q4_0 or IQ4_NL per tensor, the lower weighted error), or -PASS (e.g. "
-                  "fptq+isolate, fptq-plus-awq, fptq-plus-nl)")
+                  "(Q4_0 or IQ4_NL per tensor, the lower weighted error), +actgroup (dynamic "
+                  "activations with one scale per int4 group of a token instead of one per "
+                  "token), or -PASS (e.g. fptq+isolate, fptq-plus-awq, fptq-plus-actgroup)")
       ->capture_default_str();
   cmd->add_option("--isolate-outliers", a->isolate,
                   "outlier-token isolation: static ranges from ordinary tokens, tokens the "

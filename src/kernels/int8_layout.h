@@ -50,12 +50,23 @@ static_assert(sizeof(W8Quad) == 64);
 //   P_G = Σ_{t∈G} x[r][t] · q[j][t]                        exact int32
 // float mode:    f = 0; for G = 0, 1, ...: f = fma(float(P_G), s[G][j], f)
 //                y[r][j] = a_r · f
+//   with per-group activation scales (xg): s[G][j] is replaced by the
+//   rounded product s[G][j] · xg[r][G / xg_div]
 // integer scale: acc = Σ_G int64(P_G · S[G][j])  (P_G · S exact in int32,
 //                proven in tests/kernels/int_scale_bound_test.cpp)
 //                y[r][j] = a_r · (c[j] · float(acc))
 // with a_r = a[r · a_stride]. float(·) rounds to nearest even, fma rounds
 // once: every ISA computes these exact operations, so results agree bit for
 // bit with ref.
+// Per-group activation scales of an int8 input: scale[r·(k/group) + g] is Δ
+// of values g·group .. (g+1)·group − 1 of row r (one Δ per `group` values
+// of a token instead of one per token). group is a multiple of the weights'
+// group and divides k; scale == nullptr: none (per-row Δ only).
+struct XGroupScales {
+  const float* scale = nullptr;
+  int64_t group = 0;
+};
+
 struct IntTileArgs {
   int64_t k = 0;      // multiple of group
   int64_t group = 0;  // W4: multiple of 32; W8: multiple of 4
@@ -67,6 +78,12 @@ struct IntTileArgs {
   int64_t ldxs = 0;
   const float* a = nullptr;  // a[r · a_stride]: per-row activation scale
   int64_t a_stride = 0;      // 1 per token, 0 one static scale
+  // Optional per-group activation scales (float mode only): group G of row r
+  // is scaled by xg[r·ldxg + G / xg_div] (xg_div weight groups per
+  // activation group), multiplied into the weight scale.
+  const float* xg = nullptr;
+  int64_t ldxg = 0;
+  int64_t xg_div = 1;
   // Panel p (p < kIntTilePanels) of the weights starts at
   //   w + p·(k/8)·64 bytes (W4Octet[k/8]) or w + p·(k/4)·64 (W8Quad[k/4]),
   // its scales at s + p·(k/group)·16: [k/group][16] floats, and likewise

@@ -78,7 +78,8 @@ void plan_tasks(const KernelTable& kt, const PackedIntImpl& p, int job, int64_t 
 
 // Runs one task: every column tile, and per tile every row tile over the full k.
 void run_task(const KernelTable& kt, const PackedIntImpl& p, const IntTask& tk, const int8_t* x,
-              const float* a, int64_t a_stride, const int32_t* xsum, float* y) {
+              const float* a, int64_t a_stride, const int32_t* xsum, float* y, const float* xg,
+              int64_t xg_group) {
   const int64_t n = p.n, k = p.k;
   const int64_t mr = kt.int_mr;
   const int64_t n_groups = k / p.group;
@@ -90,6 +91,10 @@ void run_task(const KernelTable& kt, const PackedIntImpl& p, const IntTask& tk, 
   t.ldxs = n_groups;
   t.a_stride = a_stride;
   t.ldy = n;
+  if (xg != nullptr) {
+    t.ldxg = k / xg_group;
+    t.xg_div = xg_group / p.group;
+  }
   for (int64_t tile = tk.c0; tile < tk.c1; ++tile) {
     const int64_t panel = tile * kIntTilePanels;
     const int64_t sidx = panel * n_groups * kIntPanelCols;
@@ -106,6 +111,7 @@ void run_task(const KernelTable& kt, const PackedIntImpl& p, const IntTask& tk, 
       t.x = x + i * k;
       t.xsum = xsum == nullptr ? nullptr : xsum + i * n_groups;
       t.a = a + i * a_stride;
+      t.xg = xg == nullptr ? nullptr : xg + i * t.ldxg;
       t.y = y + i * n + panel * kIntPanelCols;
       tile_fn(t);
     }
@@ -114,22 +120,35 @@ void run_task(const KernelTable& kt, const PackedIntImpl& p, const IntTask& tk, 
 
 }  // namespace
 
+void check_xg(const char* what, const PackedIntImpl& p, XGroupScales xg) {
+  if (xg.scale == nullptr) return;
+  if (p.integer_scale)
+    fail("{}: per-group activation scales need float weight scales (integer-scale packing)", what);
+  if (xg.group <= 0 || xg.group % p.group != 0 || p.k % xg.group != 0)
+    fail("{}: activation group {} is not a multiple of the weight group {} dividing k={}", what,
+         xg.group, p.group, p.k);
+}
+
 void run_int_gemm(const KernelTable& kt, const PackedIntImpl& p, const int8_t* x, const float* a,
-                  int64_t a_stride, const int32_t* xsum, float* y, int64_t m, ThreadPool& pool) {
+                  int64_t a_stride, const int32_t* xsum, float* y, int64_t m, ThreadPool& pool,
+                  const float* xg, int64_t xg_group) {
   const PackedIntImpl* ps[1] = {&p};
   float* ys[1] = {y};
-  run_int_gemm_multi(kt, ps, ys, 1, x, a, a_stride, xsum, m, pool);
+  run_int_gemm_multi(kt, ps, ys, 1, x, a, a_stride, xsum, m, pool, xg, xg_group);
 }
 
 void run_int_gemm_multi(const KernelTable& kt, const PackedIntImpl* const* ps, float* const* ys,
                         int n_jobs, const int8_t* x, const float* a, int64_t a_stride,
-                        const int32_t* xsum, int64_t m, ThreadPool& pool) {
+                        const int32_t* xsum, int64_t m, ThreadPool& pool, const float* xg,
+                        int64_t xg_group) {
   if (m == 0 || n_jobs == 0) return;
   thread_local std::vector<IntTask> tasks;  // the caller's, reused across calls
   tasks.clear();
   for (int j = 0; j < n_jobs; ++j) {
     const PackedIntImpl& p = *ps[j];
     FPTQ_CHECK(p.k == ps[0]->k && p.w4 == ps[0]->w4 && (!p.w4 || p.group == ps[0]->group));
+    FPTQ_CHECK(xg == nullptr || (!p.integer_scale && xg_group > 0 && p.group > 0 &&
+                                 xg_group % p.group == 0 && p.k % xg_group == 0));
     if (p.n == 0) continue;
     if (p.k == 0) {
       std::fill(ys[j], ys[j] + m * p.n, 0.0f);
@@ -140,7 +159,7 @@ void run_int_gemm_multi(const KernelTable& kt, const PackedIntImpl* const* ps, f
   const std::vector<IntTask>& list = tasks;
   pool.parallel_for(int64_t(list.size()), [&](int64_t i, int) {
     const IntTask& tk = list[size_t(i)];
-    run_task(kt, *ps[tk.job], tk, x, a, a_stride, xsum, ys[tk.job]);
+    run_task(kt, *ps[tk.job], tk, x, a, a_stride, xsum, ys[tk.job], xg, xg_group);
   });
 }
 

@@ -170,18 +170,23 @@ void matmul_f32(const float* x, const PackedF32& w, float* y, int64_t m, ThreadP
 }
 
 void matmul_f32_grouped(const float* x, const PackedF32& w, const float* scales, int64_t group,
-                        const float* a, float* y, int64_t m, ThreadPool& pool) {
-  matmul_f32_grouped(x, w, scales, group, a, y, m, pool, active_isa());
+                        const float* a, float* y, int64_t m, ThreadPool& pool, XGroupScales xg) {
+  matmul_f32_grouped(x, w, scales, group, a, y, m, pool, active_isa(), xg);
 }
 
 void matmul_f32_grouped(const float* x, const PackedF32& w, const float* scales, int64_t group,
-                        const float* a, float* y, int64_t m, ThreadPool& pool, Isa isa) {
+                        const float* a, float* y, int64_t m, ThreadPool& pool, Isa isa,
+                        XGroupScales xg) {
   const KernelTable& kt = kernels_for(isa);
   const PackedF32::Impl& p = w.impl();
   const int64_t n = p.n, k = p.k;
   if (m < 0) fail("matmul_f32_grouped: negative row count m={}", m);
   if (group < 1 || k % group != 0)
     fail("matmul_f32_grouped: group {} does not divide k={}", group, k);
+  if (xg.scale != nullptr && (xg.group <= 0 || xg.group % group != 0 || k % xg.group != 0))
+    fail("matmul_f32_grouped: activation group {} is not a multiple of the weight group {} "
+         "dividing k={}",
+         xg.group, group, k);
   if (m == 0 || n == 0) return;
   const int64_t n_groups = k / group;
   const int64_t mr = kt.gemm_mr;
@@ -206,8 +211,21 @@ void matmul_f32_grouped(const float* x, const PackedF32& w, const float* scales,
       kt.gemm_f32_micro(group, xp + i * k * mr + G * group * mr, mr,
                         wdata + pi * k * kPanelWidth + G * group * kPanelWidth, part, kPanelWidth,
                         rows, cols, false);
-      (isa == Isa::Ref ? fold_fma_sw : fold_fma_hw)(&f[0][0], part,
-                                                    scales + G * n + pi * kPanelWidth, rows, cols);
+      const float* sg = scales + G * n + pi * kPanelWidth;
+      if (xg.scale != nullptr) {
+        // Per row: the weight scales times the row's activation-group Δ
+        // (one rounding, as the integer tiles form it), then the same fma.
+        const int64_t xgi = G * group / xg.group, ldxg = k / xg.group;
+        float srow[kPanelWidth];
+        for (int r = 0; r < rows; ++r) {
+          const float d = xg.scale[(i * mr + r) * ldxg + xgi];
+          for (int c = 0; c < cols; ++c) srow[c] = sg[c] * d;
+          (isa == Isa::Ref ? fold_fma_sw : fold_fma_hw)(&f[r][0], part + r * kPanelWidth, srow, 1,
+                                                        cols);
+        }
+      } else {
+        (isa == Isa::Ref ? fold_fma_sw : fold_fma_hw)(&f[0][0], part, sg, rows, cols);
+      }
     }
     for (int r = 0; r < rows; ++r) {
       const float ar = a == nullptr ? 1.0f : a[i * mr + r];

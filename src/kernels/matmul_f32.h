@@ -9,6 +9,7 @@
 
 #include "core/thread_pool.h"
 #include "kernels/dispatch.h"
+#include "kernels/int8_layout.h"
 
 namespace fptq::kernels {
 
@@ -62,9 +63,14 @@ void matmul_f32(const float* x, const PackedF32& w, float* y, int64_t m, ThreadP
 // order, so y equals the integer kernels' result bit for bit (the exact
 // emulation of W4A8 / W8A8). w: PackedF32 of W [n][k]; scales: [k/group][n];
 // group >= 1 divides k. Throws fptq::Error for a bad group or m < 0.
+// xg (optional): per-group activation scales as in matmul_w4a8: group G of
+// row r folds with the rounded product scales[G][j] · xg[r][G·group / xg.group]
+// (xg.group a multiple of group dividing k), as the integer tiles do.
 void matmul_f32_grouped(const float* x, const PackedF32& w, const float* scales, int64_t group,
-                        const float* a, float* y, int64_t m, ThreadPool& pool);
+                        const float* a, float* y, int64_t m, ThreadPool& pool,
+                        XGroupScales xg = {});
 void matmul_f32_grouped(const float* x, const PackedF32& w, const float* scales, int64_t group,
-                        const float* a, float* y, int64_t m, ThreadPool& pool, Isa isa);
+                        const float* a, float* y, int64_t m, ThreadPool& pool, Isa isa,
+                        XGroupScales xg = {});
 
 }  // namespace fptq::kernels

@@ -176,13 +176,13 @@ PackedW4 pack_w4_from_q4_0(const void* blocks, int64_t n, int64_t k, int64_t gro
 
 void matmul_w4a8(const int8_t* xq, const float* x_scale, int64_t x_scale_stride,
                  const int32_t* x_group_sums, const PackedW4& w, float* y, int64_t m,
-                 ThreadPool& pool) {
-  matmul_w4a8(xq, x_scale, x_scale_stride, x_group_sums, w, y, m, pool, active_isa());
+                 ThreadPool& pool, XGroupScales xg) {
+  matmul_w4a8(xq, x_scale, x_scale_stride, x_group_sums, w, y, m, pool, active_isa(), xg);
 }
 
 void matmul_w4a8(const int8_t* xq, const float* x_scale, int64_t x_scale_stride,
                  const int32_t* x_group_sums, const PackedW4& w, float* y, int64_t m,
-                 ThreadPool& pool, Isa isa) {
+                 ThreadPool& pool, Isa isa, XGroupScales xg) {
   const KernelTable& kt = kernels_for(isa);
   const PackedIntImpl& p = w.impl();
   if (m < 0) fail("matmul_w4a8: negative row count m={}", m);
@@ -194,18 +194,19 @@ void matmul_w4a8(const int8_t* xq, const float* x_scale, int64_t x_scale_stride,
     group_sums_rows_i8(xq, m, p.k, p.group, scratch.data(), isa);
     sums = scratch.data();
   }
-  run_int_gemm(kt, p, xq, x_scale, x_scale_stride, sums, y, m, pool);
+  check_xg("matmul_w4a8", p, xg);
+  run_int_gemm(kt, p, xq, x_scale, x_scale_stride, sums, y, m, pool, xg.scale, xg.group);
 }
 
 void matmul_w4a8_multi(const int8_t* xq, const float* x_scale, int64_t x_scale_stride,
                        const int32_t* x_group_sums, const PackedW4* const* ws, float* const* ys,
-                       int n, int64_t m, ThreadPool& pool) {
-  matmul_w4a8_multi(xq, x_scale, x_scale_stride, x_group_sums, ws, ys, n, m, pool, active_isa());
+                       int n, int64_t m, ThreadPool& pool, XGroupScales xg) {
+  matmul_w4a8_multi(xq, x_scale, x_scale_stride, x_group_sums, ws, ys, n, m, pool, active_isa(), xg);
 }
 
 void matmul_w4a8_multi(const int8_t* xq, const float* x_scale, int64_t x_scale_stride,
                        const int32_t* x_group_sums, const PackedW4* const* ws, float* const* ys,
-                       int n, int64_t m, ThreadPool& pool, Isa isa) {
+                       int n, int64_t m, ThreadPool& pool, Isa isa, XGroupScales xg) {
   if (m < 0) fail("matmul_w4a8_multi: negative row count m={}", m);
   if (n <= 0 || m == 0) return;
   std::vector<const PackedIntImpl*> ps;
@@ -213,6 +214,7 @@ void matmul_w4a8_multi(const int8_t* xq, const float* x_scale, int64_t x_scale_s
     if (ws[i]->k() != ws[0]->k() || ws[i]->group() != ws[0]->group())
       fail("matmul_w4a8_multi: weight {} has k={} group={}, weight 0 k={} group={}", i,
            ws[i]->k(), ws[i]->group(), ws[0]->k(), ws[0]->group());
+    check_xg("matmul_multi", ws[i]->impl(), xg);
     ps.push_back(&ws[i]->impl());
   }
   const PackedIntImpl& p = *ps[0];
@@ -224,7 +226,7 @@ void matmul_w4a8_multi(const int8_t* xq, const float* x_scale, int64_t x_scale_s
     sums = scratch.data();
   }
   run_int_gemm_multi(kernels_for(isa), ps.data(), ys, n, xq, x_scale, x_scale_stride, sums, m,
-                     pool);
+                     pool, xg.scale, xg.group);
 }
 
 }  // namespace fptq::kernels

@@ -23,6 +23,7 @@
 
 #include "core/thread_pool.h"
 #include "kernels/dispatch.h"
+#include "kernels/int8_layout.h"
 
 namespace fptq::kernels {
 
@@ -100,11 +101,11 @@ int64_t q4_0_uniform_group(const void* blocks, int64_t n, int64_t k, int64_t max
 // Throws fptq::Error when m < 0. Not re-entrant per pool.
 void matmul_w4a8(const int8_t* xq, const float* x_scale, int64_t x_scale_stride,
                  const int32_t* x_group_sums, const PackedW4& w, float* y, int64_t m,
-                 ThreadPool& pool);
+                 ThreadPool& pool, XGroupScales xg = {});
 // The same with the kernels of `isa` (tests, benchmarks).
 void matmul_w4a8(const int8_t* xq, const float* x_scale, int64_t x_scale_stride,
                  const int32_t* x_group_sums, const PackedW4& w, float* y, int64_t m,
-                 ThreadPool& pool, Isa isa);
+                 ThreadPool& pool, Isa isa, XGroupScales xg = {});
 
 // The same input against several weights of equal k and group in one
 // parallel loop (q/k/v, gate/up): ys[i] equals matmul_w4a8(.., *ws[i], ys[i], ..)
@@ -112,9 +113,9 @@ void matmul_w4a8(const int8_t* xq, const float* x_scale, int64_t x_scale_stride,
 // weights' k or group differ or m < 0.
 void matmul_w4a8_multi(const int8_t* xq, const float* x_scale, int64_t x_scale_stride,
                        const int32_t* x_group_sums, const PackedW4* const* ws, float* const* ys,
-                       int n, int64_t m, ThreadPool& pool);
+                       int n, int64_t m, ThreadPool& pool, XGroupScales xg = {});
 void matmul_w4a8_multi(const int8_t* xq, const float* x_scale, int64_t x_scale_stride,
                        const int32_t* x_group_sums, const PackedW4* const* ws, float* const* ys,
-                       int n, int64_t m, ThreadPool& pool, Isa isa);
+                       int n, int64_t m, ThreadPool& pool, Isa isa, XGroupScales xg = {});
 
 }  // namespace fptq::kernels

@@ -90,36 +90,38 @@ PackedW8 pack_w8_from_q8_0(const void* blocks, int64_t n, int64_t k) {
 }
 
 void matmul_w8a8(const int8_t* xq, const float* x_scale, int64_t x_scale_stride,
-                 const PackedW8& w, float* y, int64_t m, ThreadPool& pool) {
-  matmul_w8a8(xq, x_scale, x_scale_stride, w, y, m, pool, active_isa());
+                 const PackedW8& w, float* y, int64_t m, ThreadPool& pool, XGroupScales xg) {
+  matmul_w8a8(xq, x_scale, x_scale_stride, w, y, m, pool, active_isa(), xg);
 }
 
 void matmul_w8a8(const int8_t* xq, const float* x_scale, int64_t x_scale_stride,
-                 const PackedW8& w, float* y, int64_t m, ThreadPool& pool, Isa isa) {
+                 const PackedW8& w, float* y, int64_t m, ThreadPool& pool, Isa isa, XGroupScales xg) {
   const KernelTable& kt = kernels_for(isa);
   if (m < 0) fail("matmul_w8a8: negative row count m={}", m);
-  run_int_gemm(kt, w.impl(), xq, x_scale, x_scale_stride, nullptr, y, m, pool);
+  check_xg("matmul_w8a8", w.impl(), xg);
+  run_int_gemm(kt, w.impl(), xq, x_scale, x_scale_stride, nullptr, y, m, pool, xg.scale, xg.group);
 }
 
 void matmul_w8a8_multi(const int8_t* xq, const float* x_scale, int64_t x_scale_stride,
                        const PackedW8* const* ws, float* const* ys, int n, int64_t m,
-                       ThreadPool& pool) {
-  matmul_w8a8_multi(xq, x_scale, x_scale_stride, ws, ys, n, m, pool, active_isa());
+                       ThreadPool& pool, XGroupScales xg) {
+  matmul_w8a8_multi(xq, x_scale, x_scale_stride, ws, ys, n, m, pool, active_isa(), xg);
 }
 
 void matmul_w8a8_multi(const int8_t* xq, const float* x_scale, int64_t x_scale_stride,
                        const PackedW8* const* ws, float* const* ys, int n, int64_t m,
-                       ThreadPool& pool, Isa isa) {
+                       ThreadPool& pool, Isa isa, XGroupScales xg) {
   if (m < 0) fail("matmul_w8a8_multi: negative row count m={}", m);
   if (n <= 0 || m == 0) return;
   std::vector<const PackedIntImpl*> ps;
   for (int i = 0; i < n; ++i) {
     if (ws[i]->k() != ws[0]->k())
       fail("matmul_w8a8_multi: weight {} has k={}, weight 0 k={}", i, ws[i]->k(), ws[0]->k());
+    check_xg("matmul_multi", ws[i]->impl(), xg);
     ps.push_back(&ws[i]->impl());
   }
   run_int_gemm_multi(kernels_for(isa), ps.data(), ys, n, xq, x_scale, x_scale_stride, nullptr, m,
-                     pool);
+                     pool, xg.scale, xg.group);
 }
 
 }  // namespace fptq::kernels

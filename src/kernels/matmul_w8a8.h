@@ -17,6 +17,7 @@
 
 #include "core/thread_pool.h"
 #include "kernels/dispatch.h"
+#include "kernels/int8_layout.h"
 
 namespace fptq::kernels {
 
@@ -52,16 +53,16 @@ PackedW8 pack_w8_from_q8_0(const void* blocks, int64_t n, int64_t k);
 // xq: [m][k] int8, a_i = x_scale[i · x_scale_stride], y: [m][n] f32.
 // As matmul_w4a8 (no group sums needed).
 void matmul_w8a8(const int8_t* xq, const float* x_scale, int64_t x_scale_stride,
-                 const PackedW8& w, float* y, int64_t m, ThreadPool& pool);
+                 const PackedW8& w, float* y, int64_t m, ThreadPool& pool, XGroupScales xg = {});
 void matmul_w8a8(const int8_t* xq, const float* x_scale, int64_t x_scale_stride,
-                 const PackedW8& w, float* y, int64_t m, ThreadPool& pool, Isa isa);
+                 const PackedW8& w, float* y, int64_t m, ThreadPool& pool, Isa isa, XGroupScales xg = {});
 
 // As matmul_w4a8_multi (equal k).
 void matmul_w8a8_multi(const int8_t* xq, const float* x_scale, int64_t x_scale_stride,
                        const PackedW8* const* ws, float* const* ys, int n, int64_t m,
-                       ThreadPool& pool);
+                       ThreadPool& pool, XGroupScales xg = {});
 void matmul_w8a8_multi(const int8_t* xq, const float* x_scale, int64_t x_scale_stride,
                        const PackedW8* const* ws, float* const* ys, int n, int64_t m,
-                       ThreadPool& pool, Isa isa);
+                       ThreadPool& pool, Isa isa, XGroupScales xg = {});
 
 }  // namespace fptq::kernels

@@ -26,35 +26,45 @@ namespace fptq::kernels {
 struct ActQuant {
   float static_delta = 0.0f;  // > 0: static Δ; 0: dynamic per token
   bool isolate = false;       // static only: rows the static Δ saturates get their own Δ_t
+  // Dynamic only: > 0: one Δ per `group` consecutive values of a row (each
+  // chunk quantized as its own dynamic row); 0: one Δ per row.
+  int64_t group = 0;
   static ActQuant fixed(float delta) { return ActQuant{delta, false}; }
   static ActQuant fixed_isolated(float delta) { return ActQuant{delta, true}; }
   static ActQuant dynamic() { return ActQuant{0.0f, false}; }
+  static ActQuant dynamic_grouped(int64_t g) { return ActQuant{0.0f, false, g}; }
   // The kernel-table encoding (kernel_decls.inc): Δ, 0, or −Δ for isolation.
   float kernel_delta() const { return isolate ? -static_delta : static_delta; }
 };
 
 // x: [m][k] f32 -> q: [m][k] int8, scales: [m] f32 (Δ per row; the static Δ
-// repeated for a static quantizer). Throws fptq::Error when m or k < 0 or the
+// repeated for a static quantizer). Grouped dynamic mode (mode.group > 0,
+// dividing k): scales[t] = 1 and group_scales: [m][k/group] receives the Δ of
+// each chunk, quantized exactly as quantize_row_i8(chunk, 0, ...). Throws fptq::Error when m or k < 0 or the
 // static Δ is not positive and finite. With the optional `isa` argument the
 // kernels of that ISA run (tests, benchmarks); otherwise active_isa().
 void quantize_rows_i8(const float* x, int64_t m, int64_t k, ActQuant mode, int8_t* q,
-                      float* scales);
+                      float* scales, float* group_scales = nullptr);
 void quantize_rows_i8(const float* x, int64_t m, int64_t k, ActQuant mode, int8_t* q,
-                      float* scales, Isa isa);
+                      float* scales, Isa isa, float* group_scales = nullptr);
 
 // Fused: q[t] = quantize(rmsnorm(x[t]) * weight). x: [m][k], weight: [k],
 // q: [m][k], scales: [m].
 void rmsnorm_quantize_rows_i8(const float* x, const float* weight, float eps, int64_t m,
-                              int64_t k, ActQuant mode, int8_t* q, float* scales);
+                              int64_t k, ActQuant mode, int8_t* q, float* scales,
+                      float* group_scales = nullptr);
 void rmsnorm_quantize_rows_i8(const float* x, const float* weight, float eps, int64_t m,
-                              int64_t k, ActQuant mode, int8_t* q, float* scales, Isa isa);
+                              int64_t k, ActQuant mode, int8_t* q, float* scales, Isa isa,
+                      float* group_scales = nullptr);
 
 // Fused: q[t] = quantize(silu(gate[t]) * up[t]). gate, up: [m][k], q: [m][k],
 // scales: [m].
 void silu_mul_quantize_rows_i8(const float* gate, const float* up, int64_t m, int64_t k,
-                               ActQuant mode, int8_t* q, float* scales);
+                               ActQuant mode, int8_t* q, float* scales,
+                      float* group_scales = nullptr);
 void silu_mul_quantize_rows_i8(const float* gate, const float* up, int64_t m, int64_t k,
-                               ActQuant mode, int8_t* q, float* scales, Isa isa);
+                               ActQuant mode, int8_t* q, float* scales, Isa isa,
+                      float* group_scales = nullptr);
 
 // Per-group activation sums for the unsigned-weight W4A8 formulation:
 // sums[t][G] = Σ_{j<group} q[t][G·group + j]. q: [m][k] int8, sums:

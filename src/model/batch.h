@@ -27,6 +27,7 @@ struct Model::Batch {
   // The int8 form of the current matmul input (integer engine):
   std::vector<int8_t> xq;          // [rows][k] codes, k <= max_in
   std::vector<float> xs;           // [rows] Δ per row
+  std::vector<float> xg;           // [rows][k/group] Δ per activation group (grouped points)
   std::vector<int32_t> group_sums; // [rows][k/32] at most
   // Emulate mode: the codes of a fake-quantized matmul input, as f32
   // ([rows][k], allocated on first use).
@@ -49,6 +50,7 @@ struct Model::Batch {
     up.resize(gate.size());
     xq.resize(r * max_in);
     xs.resize(r);
+    xg.resize(r * (max_in / 32 + 1));
     group_sums.resize(r * (max_in / 32 + 1));
   }
 };

@@ -78,16 +78,20 @@ int64_t EnginePlan::count(LinearKind k) const {
 }
 
 std::string EnginePlan::describe() const {
-  int64_t n_static = 0, n_dynamic = 0, n_fp = 0;
+  int64_t n_static = 0, n_dynamic = 0, n_fp = 0, n_grouped = 0, group = 0;
   auto tally = [&](const PointQuant& p) {
     (p.mode == ActQuant::static_ ? n_static : p.mode == ActQuant::dynamic ? n_dynamic : n_fp)++;
+    if (p.group > 0) ++n_grouped, group = p.group;
   };
   for (const auto& l : act.layers) std::for_each(l.begin(), l.end(), tally);
   tally(act.output);
   const std::string isa = kernels::isa_name(kernels::active_isa());
   const std::string acts =
-      fmt::format("activations ({}): {} static, {} dynamic, {} fp points",
-                  act.present ? "fptq.* keys" : "from tensor types", n_static, n_dynamic, n_fp);
+      fmt::format("activations ({}): {} static, {} dynamic{}, {} fp points",
+                  act.present ? "fptq.* keys" : "from tensor types", n_static, n_dynamic,
+                  n_grouped > 0 ? fmt::format(" ({} with one Δ per {} values)", n_grouped, group)
+                                : std::string(),
+                  n_fp);
   if (mode == RunMode::emulate) {
     return fmt::format(
         "emulate engine (ISA {}): {} linear layers F32 (weights dequantized), {} of them on "
@@ -137,9 +141,13 @@ EnginePlan plan_engine(const io::ModelFile& file, const LlamaConfig& cfg, RunMod
     PointEngine& p = engine_point(s.layer, in);
     const bool quantized = mode == RunMode::integer && q.mode != ActQuant::fp;
     p.quantized = quantized;
-    p.act = q.mode != ActQuant::static_ ? kernels::ActQuant::dynamic()
+    p.act = q.mode != ActQuant::static_ ? (q.group > 0 ? kernels::ActQuant::dynamic_grouped(q.group)
+                                                       : kernels::ActQuant::dynamic())
             : q.isolate                 ? kernels::ActQuant::fixed_isolated(q.scale)
                                         : kernels::ActQuant::fixed(q.scale);
+    if (q.group > 0 && s.tensor->ne[0] % q.group != 0)
+      fail("{}: activation group {} of its input does not divide its K = {}", s.name, q.group,
+           s.tensor->ne[0]);
     LinearKind k = quantized ? int_kind(s.tensor->type) : LinearKind::f32;
     if (quantized && k == LinearKind::f32) p.float_consumers = true;
     // Emulate mode: the layers the integer engine would run on int8 kernels
@@ -152,6 +160,9 @@ EnginePlan plan_engine(const io::ModelFile& file, const LlamaConfig& cfg, RunMod
       const int64_t g =
           kernels::q4_0_uniform_group(s.tensor->data, s.tensor->ne[1], s.tensor->ne[0]);
       p.group = p.group == 0 ? g : std::min(p.group, g);
+      if (q.group > 0 && q.group % p.group != 0)
+        fail("{}: activation group {} is not a multiple of its weight group {}", s.name, q.group,
+             p.group);
     }
   }
   return plan;

@@ -31,6 +31,14 @@ int64_t Linear::k() const {
   }
 }
 
+namespace {
+
+kernels::XGroupScales xgroups(const MatmulIn& in) {
+  return kernels::XGroupScales{in.group_scale, in.act_group};
+}
+
+}  // namespace
+
 void linear_multi(const MatmulIn& in, const Linear* const* Ls, float* const* ys, int n, int64_t m,
                   ThreadPool& pool) {
   constexpr int kMax = 4;
@@ -49,12 +57,12 @@ void linear_multi(const MatmulIn& in, const Linear* const* Ls, float* const* ys,
     FPTQ_CHECK(!in.group_sums || in.group == Ls[0]->w4.group());
     const kernels::PackedW4* ws[kMax];
     for (int i = 0; i < n; ++i) ws[i] = &Ls[i]->w4;
-    kernels::matmul_w4a8_multi(in.q, in.scale, 1, in.group_sums, ws, ys, n, m, pool);
+    kernels::matmul_w4a8_multi(in.q, in.scale, 1, in.group_sums, ws, ys, n, m, pool, xgroups(in));
   } else {
     const OpTimer timer(OpClass::w8a8_fp);
     const kernels::PackedW8* ws[kMax];
     for (int i = 0; i < n; ++i) ws[i] = &Ls[i]->w8;
-    kernels::matmul_w8a8_multi(in.q, in.scale, 1, ws, ys, n, m, pool);
+    kernels::matmul_w8a8_multi(in.q, in.scale, 1, ws, ys, n, m, pool, xgroups(in));
   }
 }
 
@@ -68,14 +76,17 @@ void linear(const MatmulIn& in, const Linear& L, float* y, int64_t m, ThreadPool
     case LinearKind::w4a8:
       FPTQ_CHECK(in.q && in.scale);
       FPTQ_CHECK(!in.group_sums || in.group == L.w4.group());
-      kernels::matmul_w4a8(in.q, in.scale, 1, in.group_sums, L.w4, y, m, pool);
+      kernels::matmul_w4a8(in.q, in.scale, 1, in.group_sums, L.w4, y, m, pool, xgroups(in));
       break;
     case LinearKind::w8a8:
       FPTQ_CHECK(in.q && in.scale);
-      kernels::matmul_w8a8(in.q, in.scale, 1, L.w8, y, m, pool);
+      kernels::matmul_w8a8(in.q, in.scale, 1, L.w8, y, m, pool, xgroups(in));
       break;
     case LinearKind::f32_grouped:
-      if (in.codes && in.scale)
+      if (in.codes && in.group_scale)
+        kernels::matmul_f32_grouped(in.codes, L.w, L.group_scales.data(), L.group, nullptr, y, m,
+                                    pool, xgroups(in));
+      else if (in.codes && in.scale)
         kernels::matmul_f32_grouped(in.codes, L.w, L.group_scales.data(), L.group, in.scale, y, m,
                                     pool);
       else

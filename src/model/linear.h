@@ -52,6 +52,10 @@ struct MatmulIn {
   // Emulate mode: x as its int8 codes in f32 (x = codes · scale per row), when
   // an observer rounded it and reported the scales; else nullptr.
   const float* codes = nullptr;
+  // Grouped dynamic points: Δ per `act_group` values of each row, [m][k/act_group]
+  // (then scale holds 1 per row in integer mode and is null in emulate mode).
+  const float* group_scale = nullptr;
+  int64_t act_group = 0;
 };
 
 // y[m][n] = in · Wᵀ (+ bias) with the layer's kernel. FPTQ_CHECKs that an

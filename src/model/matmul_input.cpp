@@ -27,11 +27,13 @@ OpClass quant_class(const PointEngine& p) {
 // Emulate mode: x = codes · Δ_r exactly? Writes the codes (as f32) into c.
 // x / Δ is within 127·2^-24 of the code that produced x = fl(code · Δ), so
 // rounding it recovers the code; the check then proves the pair reproduces x.
-bool recover_codes(const float* x, const float* delta, int64_t rows, int64_t cols, float* c) {
+// delta: one Δ per `group` values (group = cols: per row).
+bool recover_codes(const float* x, const float* delta, int64_t rows, int64_t cols, int64_t group,
+                   float* c) {
   for (int64_t r = 0; r < rows; ++r) {
-    const float d = delta[r];
-    if (!(d > 0.0f) || !std::isfinite(d)) return false;
     for (int64_t i = 0; i < cols; ++i) {
+      const float d = delta[(r * cols + i) / group];
+      if (!(d > 0.0f) || !std::isfinite(d)) return false;
       const float v = x[r * cols + i];
       const float q = std::nearbyint(v / d);
       if (!(q >= -127.0f && q <= 127.0f) || q * d != v) return false;
@@ -39,6 +41,11 @@ bool recover_codes(const float* x, const float* delta, int64_t rows, int64_t col
     }
   }
   return true;
+}
+
+// Where rows r0.. of a grouped point's Δ go (nullptr for per-row points).
+float* group_scales(const PointEngine& p, std::vector<float>& xg, int64_t r0, int64_t cols) {
+  return p.act.group > 0 ? xg.data() + r0 * (cols / p.act.group) : nullptr;
 }
 
 }  // namespace
@@ -49,6 +56,11 @@ bool recover_codes(const float* x, const float* delta, int64_t rows, int64_t col
 MatmulIn Model::quantize_input(const PointEngine& p, float* x, int64_t rows, int64_t cols,
                                Batch& b) const {
   MatmulIn in{x, b.xq.data(), b.xs.data(), nullptr, 0};
+  const int64_t ag = p.act.group;
+  if (ag > 0) {
+    in.group_scale = b.xg.data();
+    in.act_group = ag;
+  }
   if (p.group > 0) {
     const int64_t gpr = cols / p.group;
     for_row_chunks(*b.pool, rows, kMinQuantRows, [&](int64_t r0, int64_t r1) {
@@ -60,8 +72,10 @@ MatmulIn Model::quantize_input(const PointEngine& p, float* x, int64_t rows, int
   }
   if (p.float_consumers) {
     for (int64_t r = 0; r < rows; ++r) {
-      const float d = b.xs[size_t(r)];
-      for (int64_t c = 0; c < cols; ++c) x[r * cols + c] = float(b.xq[size_t(r * cols + c)]) * d;
+      for (int64_t c = 0; c < cols; ++c) {
+        const float d = ag > 0 ? b.xg[size_t((r * cols + c) / ag)] : b.xs[size_t(r)];
+        x[r * cols + c] = float(b.xq[size_t(r * cols + c)]) * d;
+      }
     }
   }
   return in;
@@ -75,9 +89,20 @@ MatmulIn Model::matmul_input(int64_t layer, MatmulInput kind, float* x, int64_t 
   const PointEngine& p = plan_.point(layer, kind);
   if (plan_.mode == RunMode::emulate && obs) {
     const size_t idx = layer < 0 ? point_names_.size() - 1 : size_t(layer * 4 + int64_t(kind));
-    if (obs->input_scales(ObservationPoint{layer, kind, point_names_[idx]}, b.xs.data(), rows)) {
+    const ObservationPoint pt{layer, kind, point_names_[idx]};
+    int64_t g = 0;
+    if (obs->input_group_scales(pt, rows, cols, b.xg, g)) {
       b.xc.resize(b.xq.size());
-      if (recover_codes(x, b.xs.data(), rows, cols, b.xc.data())) {
+      if (recover_codes(x, b.xg.data(), rows, cols, g, b.xc.data())) {
+        MatmulIn in{x};
+        in.codes = b.xc.data();
+        in.group_scale = b.xg.data();
+        in.act_group = g;
+        return in;
+      }
+    } else if (obs->input_scales(pt, b.xs.data(), rows)) {
+      b.xc.resize(b.xq.size());
+      if (recover_codes(x, b.xs.data(), rows, cols, cols, b.xc.data())) {
         MatmulIn in{x};
         in.scale = b.xs.data();
         in.codes = b.xc.data();
@@ -89,7 +114,7 @@ MatmulIn Model::matmul_input(int64_t layer, MatmulInput kind, float* x, int64_t 
   const OpTimer timer(quant_class(p));  // one call: the codes and quantize_input
   for_row_chunks(*b.pool, rows, kMinQuantRows, [&](int64_t r0, int64_t r1) {
     kernels::quantize_rows_i8(x + r0 * cols, r1 - r0, cols, p.act, b.xq.data() + r0 * cols,
-                              b.xs.data() + r0);
+                              b.xs.data() + r0, group_scales(p, b.xg, r0, cols));
   });
   return quantize_input(p, x, rows, cols, b);
 }
@@ -105,7 +130,8 @@ MatmulIn Model::norm_input(int64_t layer, MatmulInput kind, const float* x,
     const OpTimer timer(quant_class(p));
     for_row_chunks(*b.pool, rows, kMinQuantRows, [&](int64_t r0, int64_t r1) {
       kernels::rmsnorm_quantize_rows_i8(x + r0 * n, gain.data(), cfg_.rms_eps, r1 - r0, n, p.act,
-                                        b.xq.data() + r0 * n, b.xs.data() + r0);
+                                        b.xq.data() + r0 * n, b.xs.data() + r0,
+                                        group_scales(p, b.xg, r0, n));
     });
     return quantize_input(p, b.xn.data(), rows, n, b);
   }
@@ -127,7 +153,8 @@ MatmulIn Model::silu_mul_input(int64_t layer, Batch& b, Observer* obs) const {
     const OpTimer timer(quant_class(p));
     for_row_chunks(*b.pool, m, kMinQuantRows, [&](int64_t r0, int64_t r1) {
       kernels::silu_mul_quantize_rows_i8(b.gate.data() + r0 * n, b.up.data() + r0 * n, r1 - r0, n,
-                                         p.act, b.xq.data() + r0 * n, b.xs.data() + r0);
+                                         p.act, b.xq.data() + r0 * n, b.xs.data() + r0,
+                                         group_scales(p, b.xg, r0, n));
     });
     return quantize_input(p, b.gate.data(), m, n, b);
   }

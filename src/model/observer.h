@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace fptq::model {
 
@@ -48,6 +49,14 @@ class Observer {
   // to plain F32 when they do not match). Default: false.
   virtual bool input_scales(const ObservationPoint& p, float* scales, int64_t rows) {
     (void)p, (void)scales, (void)rows;
+    return false;
+  }
+  // The same for a quantizer with one Δ per `group` values of a row:
+  // x[r][c] = float(q) · Δ[r][c / group]; writes Δ into scales ([rows][cols /
+  // group], resized), sets group and returns true. Default: false.
+  virtual bool input_group_scales(const ObservationPoint& p, int64_t rows, int64_t cols,
+                                  std::vector<float>& scales, int64_t& group) {
+    (void)p, (void)rows, (void)cols, (void)scales, (void)group;
     return false;
   }
 };

@@ -91,6 +91,8 @@ QuantSpec read_quant_spec(const io::ModelFile& file, int64_t n_layer) {
     const io::Value* lae = md.find(act_key(kind, "lae"));
     const io::Value* isolate = md.find(act_key(kind, "isolate"));
     if (isolate) array_of(md, act_key(kind, "isolate"), io::ValueType::BOOL, n_layer, where);
+    const io::Value* group = md.find(act_key(kind, "group"));
+    if (group) array_of(md, act_key(kind, "group"), io::ValueType::U32, n_layer, where);
     const io::Value* bound = md.find(act_key(kind, "bound"));
     const io::Value* bound_lae = md.find(act_key(kind, "bound_lae"));
     if (lae) array_of(md, act_key(kind, "lae"), io::ValueType::BOOL, n_layer, where);
@@ -112,6 +114,11 @@ QuantSpec read_quant_spec(const io::ModelFile& file, int64_t n_layer) {
       if (q.isolate && q.mode != ActQuant::static_)
         fail("{}: key '{}'[{}]: outlier-token isolation on a {} point (static only)", where,
              act_key(kind, "isolate"), l, act_quant_name(q.mode));
+      if (group) q.group = group->ints[size_t(l)];
+      if (q.group != 0 && (q.mode != ActQuant::dynamic || q.group % 32 != 0))
+        fail("{}: key '{}'[{}]: activation group {} on a {} point (dynamic only, a multiple of "
+             "32)",
+             where, act_key(kind, "group"), l, q.group, act_quant_name(q.mode));
       if (bound) q.bound = float(bound->floats[size_t(l)]);
       if (bound_lae) q.bound_lae = float(bound_lae->floats[size_t(l)]);
     }
@@ -149,8 +156,8 @@ void write_quant_spec(const QuantSpec& s, io::Metadata& md) {
     const MatmulInput kind = kBlockInputs[p];
     std::vector<std::string> modes;
     std::vector<double> scales, bounds, bounds_lae;
-    std::vector<int64_t> lae, isolate;
-    bool any_isolate = false;
+    std::vector<int64_t> lae, isolate, group;
+    bool any_isolate = false, any_group = false;
     for (const auto& layer : s.layers) {
       const PointQuant& q = layer[size_t(p)];
       modes.emplace_back(act_quant_name(q.mode));
@@ -158,6 +165,8 @@ void write_quant_spec(const QuantSpec& s, io::Metadata& md) {
       lae.push_back(q.lae ? 1 : 0);
       isolate.push_back(q.isolate ? 1 : 0);
       any_isolate = any_isolate || q.isolate;
+      group.push_back(q.group);
+      any_group = any_group || q.group != 0;
       bounds.push_back(q.bound);
       bounds_lae.push_back(q.bound_lae);
     }
@@ -167,6 +176,8 @@ void write_quant_spec(const QuantSpec& s, io::Metadata& md) {
     // Written only when used, so files of recipes without it keep their bytes.
     if (any_isolate)
       md.set(act_key(kind, "isolate"), Value::make_int_array(ValueType::BOOL, std::move(isolate)));
+    if (any_group)
+      md.set(act_key(kind, "group"), Value::make_int_array(ValueType::U32, std::move(group)));
     md.set(act_key(kind, "bound"), Value::make_float_array(ValueType::F32, std::move(bounds)));
     md.set(act_key(kind, "bound_lae"),
            Value::make_float_array(ValueType::F32, std::move(bounds_lae)));

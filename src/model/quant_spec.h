@@ -19,6 +19,9 @@
 //   fptq.act.<kind>.lae        bool[n] LAE folded into the norm before this input
 //   fptq.act.<kind>.isolate    bool[n] static with outlier-token isolation: at run time
 //                                      Δ_t = max(Δ, max|x_t|/127) (absent: all false)
+//   fptq.act.<kind>.group      u32[n]  dynamic with one Δ per this many consecutive values
+//                                      of a token instead of one per token (0: per token;
+//                                      absent: all 0)
 //   fptq.act.<kind>.bound      f32[n]  calibrated bound B before LAE (0 if unknown)
 //   fptq.act.<kind>.bound_lae  f32[n]  bound after LAE (= bound without LAE)
 //   fptq.act.output_in.mode    str     output head input ("fp" by default)
@@ -53,6 +56,7 @@ struct PointQuant {
   float bound = 0;      // calibrated B (before LAE)
   float bound_lae = 0;  // B after LAE
   bool isolate = false; // static only: rows Δ would saturate get Δ_t = max|x_t|/127
+  int64_t group = 0;    // dynamic only: one Δ per `group` values of a token (0: per token)
 };
 
 constexpr int kBlockPoints = 4;  // attn_qkv_in, attn_out_in, ffn_gate_up_in, ffn_down_in

@@ -15,6 +15,24 @@ void EmulationObserver::on_matmul_input(const model::ObservationPoint& p, float*
   std::span<float> v(x, size_t(rows * cols));
   last_layer_ = -2;
   if (q.mode == model::ActQuant::fp) return;
+  last_group_ = 0;
+  last_cols_ = cols;
+  if (q.mode == model::ActQuant::dynamic && q.group > 0) {
+    if (cols % q.group != 0)
+      fail("emulation: activation group {} does not divide the {} columns of {}", q.group, cols,
+           p.name);
+    // Each group of a row is its own dynamic row.
+    last_scales_.resize(size_t(std::max<int64_t>(rows, 0) * (cols / q.group)));
+    for (int64_t i = 0; i * q.group < rows * cols; ++i) {
+      std::span<float> chunk = v.subspan(size_t(i * q.group), size_t(q.group));
+      last_scales_[size_t(i)] = dynamic_act_scale(chunk);
+      fake_quant_dynamic(chunk, q.group);
+    }
+    last_group_ = q.group;
+    last_layer_ = p.layer;
+    last_kind_ = p.kind;
+    return;
+  }
   last_scales_.assign(size_t(std::max<int64_t>(rows, 0)), q.scale);
   if (q.mode == model::ActQuant::static_ && q.isolate) {
     for (int64_t r = 0; r < rows; ++r)
@@ -34,10 +52,21 @@ void EmulationObserver::on_matmul_input(const model::ObservationPoint& p, float*
 
 bool EmulationObserver::input_scales(const model::ObservationPoint& p, float* scales,
                                      int64_t rows) {
-  if (p.layer != last_layer_ || (p.layer >= 0 && p.kind != last_kind_) ||
+  if (p.layer != last_layer_ || (p.layer >= 0 && p.kind != last_kind_) || last_group_ != 0 ||
       rows != int64_t(last_scales_.size()))
     return false;
   std::copy(last_scales_.begin(), last_scales_.end(), scales);
+  return true;
+}
+
+bool EmulationObserver::input_group_scales(const model::ObservationPoint& p, int64_t rows,
+                                           int64_t cols, std::vector<float>& scales,
+                                           int64_t& group) {
+  if (p.layer != last_layer_ || (p.layer >= 0 && p.kind != last_kind_) || last_group_ == 0 ||
+      cols != last_cols_ || rows * (cols / last_group_) != int64_t(last_scales_.size()))
+    return false;
+  scales = last_scales_;
+  group = last_group_;
   return true;
 }
 

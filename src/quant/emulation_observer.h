@@ -25,6 +25,9 @@ class EmulationObserver : public model::Observer {
   // emulate engine can run the codes as the integer kernels do; false at fp
   // points or when `p` was not the last point seen.
   bool input_scales(const model::ObservationPoint& p, float* scales, int64_t rows) override;
+  // Grouped dynamic points: the Δ of every activation group of the last input.
+  bool input_group_scales(const model::ObservationPoint& p, int64_t rows, int64_t cols,
+                          std::vector<float>& scales, int64_t& group) override;
   const model::QuantSpec& spec() const { return spec_; }
 
  private:
@@ -32,7 +35,9 @@ class EmulationObserver : public model::Observer {
   // The last point rounded and its Δ per row.
   int64_t last_layer_ = -2;
   model::MatmulInput last_kind_ = model::MatmulInput::attn_qkv_in;
-  std::vector<float> last_scales_;
+  std::vector<float> last_scales_;  // [rows], or [rows][cols / last_group_] when grouped
+  int64_t last_group_ = 0;
+  int64_t last_cols_ = 0;
 };
 
 }  // namespace fptq::quant

@@ -142,6 +142,7 @@ QuantizeOptions scheme_options(Scheme s) {
     if (s == Scheme::FptqPlus) o.int4.grid = Int4Grid::Nl;
     o.isolate_outliers = true;
     o.awq = true;
+    o.act_group = 32;
     o.policy.v0 = 0.0f;
     o.policy.v1 = 0.0f;
   }
@@ -177,6 +178,8 @@ QuantizeOptions recipe_options(const std::string& recipe) {
       o.awq = on;
     } else if (pass == "laedyn") {
       o.lae_dynamic = on;
+    } else if (pass == "actgroup") {
+      o.act_group = on ? 32 : 0;
     } else if (pass == "dynamic") {
       const PolicyConfig paper;
       o.policy.v0 = on ? 0.0f : paper.v0;
@@ -189,8 +192,8 @@ QuantizeOptions recipe_options(const std::string& recipe) {
       if (!on) fail("recipe '{}': a group size can only be set (+{})", recipe, pass);
       o.int4.group = std::stoll(pass.substr(1));
     } else {
-      fail("recipe '{}': unknown pass '{}' (isolate, awq, laedyn, dynamic, weighted, search, q4_0, "
-           "nl, grid, g32, g64, g128, g256)",
+      fail("recipe '{}': unknown pass '{}' (isolate, awq, laedyn, actgroup, dynamic, weighted, "
+           "search, q4_0, nl, grid, g32, g64, g128, g256)",
            recipe, pass);
     }
     i = j;
@@ -214,6 +217,7 @@ std::string recipe_summary(const QuantizeOptions& o) {
                    o.policy.v0 == 0 && o.policy.v1 == 0 ? " (all dynamic)" : "");
   if (o.lae_dynamic) s += ", LAE before dynamic points";
   if (o.awq) s += ", AWQ scales";
+  if (o.act_group > 0) s += fmt::format(", dynamic activations per {} values", o.act_group);
   s += fmt::format(", outlier-token isolation {}, GPTQ {}", o.isolate_outliers ? "on" : "off",
                    tr.gptq ? (o.gptq.act_order ? "on (act-order)" : "on") : "off");
   if (o.act_clip > 0) s += fmt::format(", act-clip p{:g}", o.act_clip);
@@ -480,6 +484,21 @@ QuantPlan plan_quantization(const io::ModelFile& src, const CalibStatsSet& stats
       q.scale = p.scale;
       q.lae = p.fold_kind == Equalization::Lae;
       q.isolate = iso && q.mode == model::ActQuant::static_;
+      if (q.mode == model::ActQuant::dynamic && opts.act_group > 0) {
+        // The activation group must hold whole weight groups of every int4
+        // consumer (Q8_0 blocks are 32 wide) and divide the width.
+        const int64_t width = st.channels();
+        int64_t ag = opts.act_group;
+        for (const auto& t : plan.tensors)
+          if (t.point == p.name) ag = std::max(ag, t.group > 0 ? t.group : int64_t(32));
+        if (width % ag == 0 && ag < width && ag % opts.act_group == 0) {
+          q.group = ag;
+          p.reason += fmt::format("; one Δ per {} values of a token", ag);
+        } else {
+          p.reason += fmt::format("; per-token Δ (activation group {} does not divide {})", ag,
+                                  width);
+        }
+      }
       q.bound = p.bound;
       q.bound_lae = p.bound_after;
       plan.points.push_back(std::move(p));

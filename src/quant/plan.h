@@ -81,6 +81,13 @@ struct QuantizeOptions {
   // AWQ-style per-channel weight scales (quant/awq.h) folded into the norm
   // of attn_qkv_in / ffn_gate_up_in points that have no other fold.
   bool awq = false;
+  // Per-group dynamic activations (fptq-plus): dynamic points quantize each
+  // token with one Δ per act_group consecutive values (the int4 group) instead
+  // of one per token, so a massive channel coarsens only its own group
+  // (PointQuant::group). 0: per token. A point takes the largest of this and
+  // its int4 consumers' groups; points whose width that does not divide stay
+  // per token.
+  int64_t act_group = 0;
 };
 
 // The default options of a scheme: fptq-plus = group 32, weighted scale
@@ -94,7 +101,8 @@ QuantizeOptions scheme_options(Scheme s);
 // A recipe string: a scheme name followed by passes switched on or off, each
 // "+PASS" or "-PASS": isolate (outlier-token isolation), awq (searched
 // per-channel weight scales folded into the norms), laedyn (LAE before
-// dynamic points), dynamic (the all-dynamic policy; -dynamic: the paper's
+// dynamic points), actgroup (per-group dynamic activations, one Δ per 32
+// values of a token, or per int4 group where that is larger), dynamic (the all-dynamic policy; -dynamic: the paper's
 // v0 = 15, v1 = 150), weighted / search /
 // q4_0 (int4 scale rule), g32 / g64 / g128 / g256 (int4 group). E.g.
 // "fptq+isolate" (the paper plus one pass), "fptq-plus-isolate" (the recipe

@@ -125,6 +125,7 @@ std::string options_text(const QuantizeOptions& o) {
   if (o.isolate_outliers) s += " isolate-outliers";
   if (o.int4.grid != Int4Grid::Uniform) s += fmt::format(" grid {}", int4_grid_name(o.int4.grid));
   if (o.lae_dynamic) s += " lae-dynamic";
+  if (o.act_group > 0) s += " act-group " + std::to_string(o.act_group);
   if (o.awq) s += " awq";
   s += fmt::format(" embd {} output {}", o.embd_type ? int(*o.embd_type) : -1,
                    o.output_type ? int(*o.output_type) : -1);

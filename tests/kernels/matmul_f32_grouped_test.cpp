@@ -35,7 +35,9 @@ void fill(std::vector<int8_t>& v, int lo, int hi, std::mt19937& rng) {
   for (auto& e : v) e = int8_t(lo + int(rng() % uint32_t(hi - lo + 1)));
 }
 
-void check(Isa isa, const Shape& s, bool w4, int threads, int misalign) {
+// xg_group > 0: per-group activation scales of that width (a multiple of the
+// weight group): the integer kernels and the float twin take the same ones.
+void check(Isa isa, const Shape& s, bool w4, int threads, int misalign, int64_t xg_group = 0) {
   std::mt19937 rng(uint32_t(s.m * 131 + s.n * 7 + s.k + (w4 ? 1 : 0)));
   std::vector<int8_t> x(size_t(s.m * s.k)), codes(size_t(s.n * s.k));
   fill(x, -127, 127, rng);
@@ -47,14 +49,23 @@ void check(Isa isa, const Shape& s, bool w4, int threads, int misalign) {
   std::vector<float> a(size_t(s.m));
   for (auto& v : a) v = std::fabs(d(rng)) + 1e-3f;
 
+  std::vector<float> xg;
+  if (xg_group > 0) {
+    std::uniform_real_distribution<float> dg(1e-4f, 0.5f);
+    xg.resize(size_t(s.m * (s.k / xg_group)));
+    for (auto& v : xg) v = dg(rng);
+    a.assign(a.size(), 1.0f);  // the engine's per-row scale of a grouped point
+  }
+  const XGroupScales xs{xg_group > 0 ? xg.data() : nullptr, xg_group};
+
   ThreadPool pool(threads);
   std::vector<float> want(size_t(s.m * s.n));
   if (w4) {
     const PackedW4 p = pack_w4(codes.data(), scales.data(), s.n, s.k, s.group);
-    matmul_w4a8(x.data(), a.data(), 1, nullptr, p, want.data(), s.m, pool, isa);
+    matmul_w4a8(x.data(), a.data(), 1, nullptr, p, want.data(), s.m, pool, isa, xs);
   } else {
     const PackedW8 p = pack_w8(codes.data(), scales.data(), s.n, s.k, s.group);
-    matmul_w8a8(x.data(), a.data(), 1, p, want.data(), s.m, pool, isa);
+    matmul_w8a8(x.data(), a.data(), 1, p, want.data(), s.m, pool, isa, xs);
   }
 
   Buffer xf(s.m * s.k, misalign), y(s.m * s.n, misalign);
@@ -65,14 +76,18 @@ void check(Isa isa, const Shape& s, bool w4, int threads, int misalign) {
   for (int64_t j = 0; j < s.n; ++j)
     for (int64_t G = 0; G < n_groups; ++G)
       scales_t[size_t(G * s.n + j)] = scales[size_t(j * n_groups + G)];
-  matmul_f32_grouped(xf.data(), pf, scales_t.data(), s.group, a.data(), y.data(), s.m, pool, isa);
+  if (xg_group > 0)  // the emulate engine passes no row scales for a grouped point
+    matmul_f32_grouped(xf.data(), pf, scales_t.data(), s.group, nullptr, y.data(), s.m, pool, isa,
+                       xs);
+  else
+    matmul_f32_grouped(xf.data(), pf, scales_t.data(), s.group, a.data(), y.data(), s.m, pool, isa);
   int64_t bad = 0, first = -1;
   for (int64_t i = 0; i < s.m * s.n; ++i)
     if (f32_to_bits(want[size_t(i)]) != f32_to_bits(y[i])) {
       if (first < 0) first = i;
       ++bad;
     }
-  EXPECT_EQ(bad, 0) << (w4 ? "W4" : "W8") << " m=" << s.m << " n=" << s.n << " k=" << s.k
+  EXPECT_EQ(bad, 0) << (w4 ? "W4" : "W8") << " xg=" << xg_group << " m=" << s.m << " n=" << s.n << " k=" << s.k
                     << " g=" << s.group << " threads=" << threads << ": first at " << first
                     << " want " << (first >= 0 ? want[size_t(first)] : 0.0f) << " got "
                     << (first >= 0 ? y[first] : 0.0f);
@@ -82,6 +97,15 @@ TEST_P(MatmulF32Grouped, EqualsIntegerKernelsBitForBit) {
   FPTQ_SKIP_IF_UNSUPPORTED(GetParam());
   for (const Shape& s : kShapes)
     for (bool w4 : {true, false}) check(GetParam(), s, w4, s.m % 2 + 1, int(s.n % 2));
+}
+
+TEST_P(MatmulF32Grouped, PerGroupActivationScalesEqualIntegerKernelsBitForBit) {
+  FPTQ_SKIP_IF_UNSUPPORTED(GetParam());
+  for (const Shape& s : kShapes)
+    for (bool w4 : {true, false})
+      for (int64_t mult : {1, 2})
+        if (s.k % (s.group * mult) == 0)
+          check(GetParam(), s, w4, s.m % 2 + 1, int(s.n % 2), s.group * mult);
 }
 
 TEST_P(MatmulF32Grouped, WithoutRowScalesIsTheGroupedSum) {

@@ -388,6 +388,96 @@ TEST_P(MatmulInt8, MultiEqualsSeparateProducts) {
     }
 }
 
+// The spec with per-group activation scales: group g of row i folds with the
+// rounded product s · xg[i][g·group / xg_group], then y = a_i · f.
+std::vector<float> spec_xg(const Problem& p, const std::vector<float>& xg, int64_t xg_group) {
+  const int64_t G = p.k / p.group, XG = p.k / xg_group;
+  std::vector<float> y(size_t(p.m * p.n));
+  for (int64_t i = 0; i < p.m; ++i)
+    for (int64_t j = 0; j < p.n; ++j) {
+      float f = 0.0f;
+      for (int64_t g = 0; g < G; ++g) {
+        int64_t pg = 0;
+        for (int64_t t = g * p.group; t < (g + 1) * p.group; ++t)
+          pg += int64_t(p.x[size_t(i * p.k + t)]) * p.codes[size_t(j * p.k + t)];
+        const float s = p.scales[size_t(j * G + g)] * xg[size_t(i * XG + g * p.group / xg_group)];
+        f = std::fma(float(pg), s, f);
+      }
+      y[size_t(i * p.n + j)] = p.a[size_t(i)] * f;
+    }
+  return y;
+}
+
+std::vector<float> random_group_scales(int64_t m, int64_t k, int64_t xg_group, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> d(1e-4f, 0.5f);
+  std::vector<float> v(size_t(m * (k / xg_group)));
+  for (auto& e : v) e = d(rng);
+  return v;
+}
+
+TEST_P(MatmulInt8, PerGroupActivationScalesMatchSpecBitForBit) {
+  const Isa isa = GetParam();
+  FPTQ_SKIP_IF_UNSUPPORTED(isa);
+  for (const Shape& s : kW4Shapes) {
+    if (s.k == 0) continue;
+    for (int64_t mult : {1, 2}) {
+      const int64_t xgg = s.group * mult;
+      if (s.k % xgg != 0) continue;
+      for (int kind = 0; kind < 3; ++kind) {  // W4 uniform, W4 IQ4_NL, W8
+        SCOPED_TRACE(::testing::Message() << "m=" << s.m << " n=" << s.n << " k=" << s.k << " g="
+                                          << s.group << " xg=" << xgg << " kind=" << kind);
+        Problem p = make_problem(s.m, s.n, s.k, s.group, kind < 2, uint32_t(s.m * 17 + s.n + kind));
+        if (kind == 1) round_scales_to_fp16(p);
+        const std::vector<float> xg = random_group_scales(s.m, s.k, xgg, uint32_t(s.n + xgg));
+        ThreadPool pool(2);
+        std::vector<float> y(size_t(s.m * s.n) + 1, -7.0f);
+        const XGroupScales xs{xg.data(), xgg};
+        if (kind < 2) {
+          const PackedW4 w = pack_w4(p.codes.data(), p.scales.data(), s.n, s.k, s.group,
+                                     W4Scale::Float, kind == 1 ? W4Grid::Nl : W4Grid::Uniform);
+          const Problem& ps = p;
+          const auto want = spec_xg(kind == 1 ? with_nl_levels(ps) : ps, xg, xgg);
+          matmul_w4a8(p.x.data(), p.a.data(), 1, nullptr, w, y.data(), s.m, pool, isa, xs);
+          EXPECT_TRUE(same_bits(want, y.data(), s.m * s.n));
+          // One input against two weights: the same bits as separately.
+          const PackedW4* ws[2] = {&w, &w};
+          std::vector<float> y0(size_t(s.m * s.n)), y1(y0.size());
+          float* ys[2] = {y0.data(), y1.data()};
+          matmul_w4a8_multi(p.x.data(), p.a.data(), 1, nullptr, ws, ys, 2, s.m, pool, isa, xs);
+          EXPECT_TRUE(same_bits(want, y0.data(), s.m * s.n));
+          EXPECT_TRUE(same_bits(want, y1.data(), s.m * s.n));
+        } else {
+          const PackedW8 w = pack_w8(p.codes.data(), p.scales.data(), s.n, s.k, s.group);
+          matmul_w8a8(p.x.data(), p.a.data(), 1, w, y.data(), s.m, pool, isa, xs);
+          EXPECT_TRUE(same_bits(spec_xg(p, xg, xgg), y.data(), s.m * s.n));
+        }
+        EXPECT_EQ(y.back(), -7.0f);
+      }
+    }
+  }
+}
+
+TEST_P(MatmulInt8, PerGroupActivationScalesRejectBadGroups) {
+  const Isa isa = GetParam();
+  FPTQ_SKIP_IF_UNSUPPORTED(isa);
+  Problem p = make_problem(2, 16, 128, 64, true, 3);
+  const PackedW4 w = pack_w4(p.codes.data(), p.scales.data(), 16, 128, 64, W4Scale::Float);
+  const PackedW4 wi = pack_w4(p.codes.data(), p.scales.data(), 16, 128, 64, W4Scale::Integer);
+  const std::vector<float> xg(8, 0.1f);
+  std::vector<float> y(32);
+  ThreadPool pool(1);
+  // 32 holds half a weight group; 96 does not divide k; integer scales cannot take it.
+  for (int64_t g : {32, 96, 0})
+    EXPECT_THROW(matmul_w4a8(p.x.data(), p.a.data(), 1, nullptr, w, y.data(), 2, pool, isa,
+                             XGroupScales{xg.data(), g}),
+                 Error)
+        << g;
+  EXPECT_THROW(matmul_w4a8(p.x.data(), p.a.data(), 1, nullptr, wi, y.data(), 2, pool, isa,
+                           XGroupScales{xg.data(), 64}),
+               Error);
+}
+
 TEST(MatmulInt8Pack, RejectsBadInput) {
   std::vector<int8_t> c(64 * 2, 0);
   std::vector<float> s(4, 1.0f);

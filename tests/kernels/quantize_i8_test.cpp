@@ -190,6 +190,62 @@ TEST_P(QuantizeI8, RowsApiChecksArguments) {
   EXPECT_THROW(group_sums_rows_i8(q, 1, 4, 3, sums, isa), Error);
 }
 
+// Grouped dynamic mode: each chunk of a row is the ref quantizer's own dynamic
+// row (codes and Δ bit for bit), the per-row scale is 1, and the fused forms
+// equal the f32 op followed by the same chunks.
+TEST_P(QuantizeI8, PerGroupDynamicRowsAreChunkedDynamicRows) {
+  const Isa isa = GetParam();
+  FPTQ_SKIP_IF_UNSUPPORTED(isa);
+  const KernelTable& kt = kernels_for(isa);
+  for (int64_t group : {32, 64})
+    for (int64_t k : {group, 3 * group, int64_t(576)}) {
+      if (k % group != 0) continue;
+      const int64_t m = 3, ng = k / group;
+      std::vector<float> x(static_cast<size_t>(m * k)), w(static_cast<size_t>(k)), u(static_cast<size_t>(m * k)), tmp(static_cast<size_t>(k));
+      fill_uniform(x.data(), m * k, uint32_t(k + group), -3.0f, 3.0f);
+      fill_uniform(u.data(), m * k, uint32_t(k + 1), -2.0f, 2.0f);
+      fill_uniform(w.data(), k, uint32_t(k + 2), 0.5f, 2.0f);
+      x[size_t(k + 5)] = 900.0f;  // a massive channel: coarsens only its own group
+      for (int form = 0; form < 3; ++form) {
+        SCOPED_TRACE(::testing::Message() << "group=" << group << " k=" << k << " form=" << form);
+        std::vector<int8_t> q(static_cast<size_t>(m * k)), want(static_cast<size_t>(k));
+        std::vector<float> scales(static_cast<size_t>(m)), gs(static_cast<size_t>(m * ng));
+        const ActQuant mode = ActQuant::dynamic_grouped(group);
+        if (form == 0)
+          quantize_rows_i8(x.data(), m, k, mode, q.data(), scales.data(), isa, gs.data());
+        else if (form == 1)
+          rmsnorm_quantize_rows_i8(x.data(), w.data(), 1e-5f, m, k, mode, q.data(), scales.data(),
+                                   isa, gs.data());
+        else
+          silu_mul_quantize_rows_i8(x.data(), u.data(), m, k, mode, q.data(), scales.data(), isa,
+                                    gs.data());
+        for (int64_t r = 0; r < m; ++r) {
+          EXPECT_EQ(scales[size_t(r)], 1.0f);
+          const float* row = x.data() + r * k;
+          if (form == 1) kt.rmsnorm_f32(row, w.data(), 1e-5f, tmp.data(), k), row = tmp.data();
+          if (form == 2) kt.silu_mul_f32(row, u.data() + r * k, tmp.data(), k), row = tmp.data();
+          for (int64_t j = 0; j < ng; ++j) {
+            const float d = ref::quantize_row_i8(row + j * group, 0.0f, want.data(), group);
+            EXPECT_EQ(f32_to_bits(d), f32_to_bits(gs[size_t(r * ng + j)])) << r << " " << j;
+            EXPECT_TRUE(same_i8(want.data(), q.data() + r * k + j * group, group, row + j * group));
+          }
+        }
+      }
+      // The massive value sets Δ of its own group only.
+      std::vector<int8_t> q(static_cast<size_t>(m * k));
+      std::vector<float> scales(static_cast<size_t>(m)), gs(static_cast<size_t>(m * ng));
+      quantize_rows_i8(x.data(), m, k, ActQuant::dynamic_grouped(group), q.data(), scales.data(),
+                       isa, gs.data());
+      EXPECT_EQ(gs[size_t(ng)], 900.0f / 127.0f);
+      if (ng > 1) EXPECT_LT(gs[size_t(ng + 1)], 3.0f / 127.0f * 1.0001f);
+    }
+  float x[64] = {}, scales[1], gs[2];
+  int8_t q[64];
+  EXPECT_THROW(quantize_rows_i8(x, 1, 64, ActQuant::dynamic_grouped(48), q, scales, isa, gs), Error);
+  EXPECT_THROW(quantize_rows_i8(x, 1, 64, ActQuant::dynamic_grouped(32), q, scales, isa), Error);
+  EXPECT_THROW(quantize_rows_i8(x, 1, 64, ActQuant{0.5f, false, 32}, q, scales, isa, gs), Error);
+}
+
 INSTANTIATE_TEST_SUITE_P(AllIsas, QuantizeI8, ::testing::ValuesIn(testing::kAllIsas),
                          testing::isa_param_name);
 

@@ -34,7 +34,7 @@ constexpr int kWikiWindows = 16;
 
 struct Files {
   testing::TempDir dir;
-  std::string fptq, plain, isolated, plus;
+  std::string fptq, plain, isolated, plus, plus_per_token;
 };
 
 Files& files() {
@@ -51,6 +51,8 @@ Files& files() {
     f->plus = (f->dir / "plus.gguf").string();
     write_fptq_stories(f->isolated, pool, quant::recipe_options("fptq+isolate"));
     write_fptq_stories(f->plus, pool, quant::scheme_options(quant::Scheme::FptqPlus));
+    f->plus_per_token = (f->dir / "plus-per-token.gguf").string();
+    write_fptq_stories(f->plus_per_token, pool, quant::recipe_options("fptq-plus-actgroup"));
     return f;
   }();
   return *f;
@@ -226,15 +228,22 @@ TEST(IntEngine, IsolatedAndPlusFilesMatchEmulation) {
     const auto f = io::open_model(path);
     return read_quant_spec(*f, read_config(*f).n_layer);
   };
-  int isolated = 0, dynamic = 0;
+  int isolated = 0, dynamic = 0, grouped = 0, grouped_per_token = 0;
   for (const auto& l : spec_of(files().isolated).layers)
     for (const auto& q : l) isolated += q.isolate;
   for (const auto& l : spec_of(files().plus).layers)
-    for (const auto& q : l) dynamic += q.mode == ActQuant::dynamic;
+    for (const auto& q : l) dynamic += q.mode == ActQuant::dynamic, grouped += q.group == 32;
+  for (const auto& l : spec_of(files().plus_per_token).layers)
+    for (const auto& q : l) grouped_per_token += q.group != 0;
   EXPECT_GT(isolated, 0);
   EXPECT_EQ(dynamic, 20);
+  // Per-group activations on every point whose width 32 divides (stories260K:
+  // dim 64; ffn_down's 172 stays per token), none with the pass off.
+  EXPECT_EQ(grouped, 15);
+  EXPECT_EQ(grouped_per_token, 0);
   expect_matches_emulation(files().isolated, test_texts(1), kPplRelTolFptq);
   expect_matches_emulation(files().plus, test_texts(1), kPplRelTolDynamic);
+  expect_matches_emulation(files().plus_per_token, test_texts(1), kPplRelTolDynamic);
 }
 
 // The fused RMSNorm/SiLU·up -> int8 kernels (no observer) equal the f32 op

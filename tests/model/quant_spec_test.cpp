@@ -25,6 +25,7 @@ QuantSpec sample_spec(int64_t n_layer) {
     s.point(l, MatmulInput::attn_qkv_in) = {ActQuant::static_, 0.05f + float(l), true, 40, 6.5f};
     s.point(l, MatmulInput::attn_out_in) = {ActQuant::static_, 0.01f, false, 1.2f, 1.2f};
     s.point(l, MatmulInput::ffn_gate_up_in) = {ActQuant::dynamic, 0, false, 200, 200};
+    s.point(l, MatmulInput::ffn_gate_up_in).group = l == 1 ? 0 : 32 * (l + 1);
     s.point(l, MatmulInput::ffn_down_in) = {ActQuant::fp, 0, false, 900, 900};
   }
   return s;
@@ -67,8 +68,10 @@ TEST(QuantSpec, RoundTripsThroughMetadataAndGguf) {
       EXPECT_EQ(a.lae, b.lae);
       EXPECT_EQ(a.bound, b.bound);
       EXPECT_EQ(a.bound_lae, b.bound_lae);
+      EXPECT_EQ(a.group, b.group);
     }
   }
+  EXPECT_EQ(r.point(2, MatmulInput::ffn_gate_up_in).group, 96);
   EXPECT_EQ(r.output.mode, ActQuant::fp);
 }
 
@@ -92,6 +95,14 @@ TEST(QuantSpec, RejectsMalformedKeys) {
   bad_scale.set("fptq.act.attn_out_in.scale",
                 io::Value::make_float_array(io::ValueType::F32, {0.01, 0.0, 0.01}));
   EXPECT_THROW(read_quant_spec(file_with(bad_scale), 3), Error);
+
+  // An activation group on a static point, or one that is no multiple of 32.
+  for (const std::vector<int64_t>& g : {std::vector<int64_t>{32, 0, 0}, {0, 0, 48}}) {
+    io::Metadata bad_group = md;
+    const char* key = g[0] ? "fptq.act.attn_qkv_in.group" : "fptq.act.ffn_gate_up_in.group";
+    bad_group.set(key, io::Value::make_int_array(io::ValueType::U32, g));
+    EXPECT_THROW(read_quant_spec(file_with(bad_group), 3), Error) << key;
+  }
 
   io::Metadata bad_version = md;
   bad_version.set("fptq.format_version", io::Value::make_int(io::ValueType::U32, 9));

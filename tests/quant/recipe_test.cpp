@@ -60,6 +60,13 @@ TEST(Recipe, PassesOnAndOff) {
   EXPECT_EQ(recipe_options("fptq+nl").int4.grid, Int4Grid::Nl);
   EXPECT_EQ(recipe_options("fptq-plus-nl").int4.grid, Int4Grid::Uniform);
   EXPECT_EQ(recipe_options("fptq-plus-nl+grid").int4.grid, Int4Grid::Auto);
+  // Per-group activations: on in the default, off with -actgroup, the int4
+  // group when switched on elsewhere.
+  EXPECT_EQ(recipe_options("fptq-plus").act_group, 32);
+  EXPECT_EQ(recipe_options("fptq-plus-actgroup").act_group, 0);
+  EXPECT_EQ(recipe_options("fptq").act_group, 0);
+  EXPECT_EQ(recipe_options("fptq+actgroup").act_group, 32);  // widened to the int4 group per point
+  EXPECT_EQ(recipe_options("fptq-plus-gptq").act_group, 32);
 }
 
 TEST(Recipe, BadRecipesNameTheProblem) {
@@ -76,7 +83,8 @@ TEST(Recipe, BadRecipesNameTheProblem) {
 TEST(Recipe, SummaryNamesEveryPass) {
   EXPECT_EQ(recipe_summary(scheme_options(Scheme::FptqPlus)),
             "fptq-plus: int4 g32, scale rule weighted, IQ4_NL levels, policy v0 0 v1 0 (all "
-            "dynamic), AWQ scales, outlier-token isolation on, GPTQ off");
+            "dynamic), AWQ scales, dynamic activations per 32 values, outlier-token isolation "
+            "on, GPTQ off");
   EXPECT_EQ(recipe_summary(recipe_options("fptq")),
             "fptq: int4 g128, scale rule q4_0, policy v0 15 v1 150, outlier-token isolation "
             "off, GPTQ off");

@@ -45,11 +45,12 @@ void int_tile(const IntTileArgs& a, int64_t panel_bytes, Code code) {
         for (int64_t t = G * a.group; t < (G + 1) * a.group; ++t) pg += int32_t(x[t]) * code(panel, c, t);
         if (a.s_int != nullptr)
           acc += int64_t(pg * a.s_int[sp + G * kIntPanelCols]);
-        else
-          f = std::fma(float(pg),
-                       a.s16 != nullptr ? fp16_to_f32(a.s16[sp + G * kIntPanelCols])
-                                        : a.s[sp + G * kIntPanelCols],
-                       f);
+        else {
+          float sw = a.s16 != nullptr ? fp16_to_f32(a.s16[sp + G * kIntPanelCols])
+                                      : a.s[sp + G * kIntPanelCols];
+          if (a.xg != nullptr) sw = sw * a.xg[r * a.ldxg + G / a.xg_div];
+          f = std::fma(float(pg), sw, f);
+        }
       }
       if (a.s_int != nullptr) f = a.c[p * kIntPanelCols + c] * float(acc);
       a.y[r * a.ldy + j] = ar * f;

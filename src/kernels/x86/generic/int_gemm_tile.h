@@ -111,8 +111,13 @@ void int_tile_rows(const IntTileArgs& t) {
       }
       for (; s < s0 + steps_per_group; ++s) step(s, acc);
 
+      const bool has_xg = !kIntScale && t.xg != nullptr;
+      const int64_t xgi = has_xg ? G / t.xg_div : 0;
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
+        // Per-group activation scale (float mode): multiplied into the weight
+        // scale, the rounded product ref forms.
+        const F xs = V::set1(has_xg ? t.xg[r * t.ldxg + xgi] : 1.0f);
         // The bias of the unsigned weight operand: u = q + 8 (uniform) or
         // level + IV::kNlBias (IQ4_NL; 0 where the ISA multiplies signed).
         constexpr int kBias = kNl ? IV::kNlBias : 8;
@@ -129,11 +134,15 @@ void int_tile_rows(const IntTileArgs& t) {
             p = IV::sub(p, IV::shl(IV::load(t.wsum + sc[c] + G * kIntPanelCols), 7));
           if constexpr (kIntScale)
             IV::add64(f64[r][c], IV::mullo(p, IV::load(t.s_int + sc[c] + G * kIntPanelCols)));
-          else if constexpr (kCompact)
-            f[r][c] = V::fmadd(IV::to_float(p), IV::load_f16(t.s16 + sc[c] + G * kIntPanelCols),
-                               f[r][c]);
-          else
-            f[r][c] = V::fmadd(IV::to_float(p), V::loadu(t.s + sc[c] + G * kIntPanelCols), f[r][c]);
+          else {
+            F sw;
+            if constexpr (kCompact)
+              sw = IV::load_f16(t.s16 + sc[c] + G * kIntPanelCols);
+            else
+              sw = V::loadu(t.s + sc[c] + G * kIntPanelCols);
+            if (has_xg) sw = V::mul(sw, xs);
+            f[r][c] = V::fmadd(IV::to_float(p), sw, f[r][c]);
+          }
         }
       }
     }
