@@ -101,7 +101,10 @@ quant::QuantizeOptions twin_options(const report::QuantizedPair& pair) {
   qo.int4.group = pair.spec.group_size;
   qo.int4.rule = quant::parse_scale_rule(pair.spec.scale_rule);
   for (const auto& layer : pair.spec.layers)
-    for (const auto& q : layer) qo.isolate_outliers = qo.isolate_outliers || q.isolate;
+    for (const auto& q : layer) {
+      qo.isolate_outliers = qo.isolate_outliers || q.isolate;
+      if (q.group > 0) qo.act_group = 32;  // each point widens it to its int4 group
+    }
   // The int4 levels from the twin's tensor types: all IQ4_NL (+nl), both
   // (+grid), or Q4_0 only (the uniform grid).
   bool nl = false, q4 = false;

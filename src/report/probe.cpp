@@ -27,7 +27,14 @@ void apply_quant(const model::PointQuant& q, std::span<float> x, int64_t cols) {
       else
         quant::fake_quant_static(x, q.scale);
       return;
-    case model::ActQuant::dynamic: quant::fake_quant_dynamic(x, cols); return;
+    case model::ActQuant::dynamic:
+      if (q.group > 0) {  // one Δ per group of each token
+        for (size_t i = 0; i + size_t(q.group) <= x.size(); i += size_t(q.group))
+          quant::fake_quant_dynamic(x.subspan(i, size_t(q.group)), q.group);
+      } else {
+        quant::fake_quant_dynamic(x, cols);
+      }
+      return;
   }
 }
 
@@ -101,7 +108,7 @@ class ProbeObserver : public model::Observer {
     if (P.quant.mode == model::ActQuant::static_)
       P.act_codes.merge(static_int8_codes(xs, P.quant.scale));
     else if (P.quant.mode == model::ActQuant::dynamic)
-      P.act_codes.merge(dynamic_int8_codes(xs, cols));
+      P.act_codes.merge(dynamic_int8_codes(xs, P.quant.group > 0 ? P.quant.group : cols));
     if (P.quant.mode == model::ActQuant::static_) {
       const double d = P.quant.scale;
       for (float v : xs) {

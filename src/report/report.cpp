@@ -589,6 +589,10 @@ std::string report_html(const ReportInput& in) {
                            "activations round to 0, {} saturate",
                            p.quant.scale, 0.5 * p.quant.scale, 127 * p.quant.scale,
                            pct(p.zero_frac), pct(p.clip_frac));
+    else if (p.quant.mode == model::ActQuant::dynamic && p.quant.group > 0)
+      facts += fmt::format("; dynamic int8 with one Δ per {} values of a token (max|x| / 127 of "
+                           "each group at run time)",
+                           p.quant.group);
     else if (p.quant.mode == model::ActQuant::dynamic)
       facts += "; per-token dynamic int8 (Δ_t = max|x_t| / 127 at run time)";
     else
