@@ -50,7 +50,14 @@ std::vector<int8_t> random_codes(int64_t count, int lo, int hi, uint32_t seed) {
 }
 
 // Packed weights per (k, n, kind), shared across m and thread counts.
-enum Kind { kW4 = 0, kW4IntScale = 1, kW8 = 2, kW4Nl = 3 };  // kW4Nl: IQ4_NL levels
+// kW4Nl: IQ4_NL levels; kW4NlG32: IQ4_NL g32 (the default recipe's weights)
+// with per-token activation scales; kW4NlG32Act: the same with one activation
+// scale per 32 values (the default recipe's +actgroup).
+enum Kind { kW4 = 0, kW4IntScale = 1, kW8 = 2, kW4Nl = 3, kW4NlG32 = 4, kW4NlG32Act = 5 };
+bool nl_kind(int kind) { return kind == kW4Nl || kind == kW4NlG32 || kind == kW4NlG32Act; }
+int64_t kind_group(int kind, int64_t k) {
+  return kind == kW8 ? k : kind == kW4NlG32 || kind == kW4NlG32Act ? 32 : group_for(k);
+}
 struct AnyPacked {
   kernels::PackedW4 w4;
   kernels::PackedW8 w8;
@@ -62,7 +69,7 @@ const AnyPacked& packed(int64_t k, int64_t n, int kind, int copy = 0) {
   if (!slot) {
     slot = std::make_unique<AnyPacked>();
     const bool w8 = kind == kW8;
-    const int64_t g = w8 ? k : group_for(k);  // W8: per-channel
+    const int64_t g = kind_group(kind, k);  // W8: per-channel
     const auto codes =
         random_codes(n * k, w8 ? -127 : -8, w8 ? 127 : 7, uint32_t(k * 7 + n + copy));
     std::vector<float> scales(size_t(n * (k / g)));
@@ -76,7 +83,7 @@ const AnyPacked& packed(int64_t k, int64_t n, int kind, int copy = 0) {
       slot->w4 = kernels::pack_w4(codes.data(), scales.data(), n, k, g,
                                   kind == kW4IntScale ? kernels::W4Scale::Integer
                                                       : kernels::W4Scale::Float,
-                                  kind == kW4Nl ? kernels::W4Grid::Nl : kernels::W4Grid::Uniform);
+                                  nl_kind(kind) ? kernels::W4Grid::Nl : kernels::W4Grid::Uniform);
       slot->bytes = slot->w4.bytes();
     }
   }
@@ -101,15 +108,19 @@ void BM_IntMatmul(benchmark::State& st) {
   int64_t next = 0;
   const auto x = random_codes(m * k, -127, 127, 99);
   std::vector<float> xs(size_t(m), 0.01f), y(size_t(m * n));
-  std::vector<int32_t> sums(size_t(m * (k / group_for(k))));
-  kernels::group_sums_rows_i8(x.data(), m, k, group_for(k), sums.data());
+  const int64_t g = kind == kW8 ? group_for(k) : kind_group(kind, k);
+  std::vector<int32_t> sums(size_t(m * (k / g)));
+  kernels::group_sums_rows_i8(x.data(), m, k, g, sums.data());
+  std::vector<float> xg(size_t(m * (k / 32)), 0.01f);
+  const kernels::XGroupScales act_groups{kind == kW4NlG32Act ? xg.data() : nullptr, 32};
   ThreadPool pool(threads);
   auto call = [&] {
     const AnyPacked& w = *ws[size_t(next++ % copies)];
     if (kind == kW8)
       kernels::matmul_w8a8(x.data(), xs.data(), 1, w.w8, y.data(), m, pool);
     else
-      kernels::matmul_w4a8(x.data(), xs.data(), 1, sums.data(), w.w4, y.data(), m, pool);
+      kernels::matmul_w4a8(x.data(), xs.data(), 1, sums.data(), w.w4, y.data(), m, pool,
+                           act_groups);
   };
   call();  // warm-up
   double seconds = 0.0, cpu_seconds = 0.0;
@@ -135,6 +146,8 @@ void BM_IntMatmul(benchmark::State& st) {
   st.SetLabel(std::string(kind == kW8           ? "w8a8"
                           : kind == kW4IntScale ? "w4a8-intscale"
                           : kind == kW4Nl       ? "w4a8-iq4nl"
+                          : kind == kW4NlG32    ? "w4a8-iq4nl-g32"
+                          : kind == kW4NlG32Act ? "w4a8-iq4nl-g32-act32"
                                                 : "w4a8") +
               (cold ? " cold(DRAM)" : ""));
 }
@@ -176,6 +189,17 @@ void register_all() {
                                      : kind == kW4IntScale ? "W4A8IntScale"
                                                            : "W4A8Nl",
                                      BM_IntMatmul)
+            ->Args({m, k, n, 1, kind, 0})
+            ->ArgNames({"m", "k", "n", "threads", "kind", "cold"})
+            ->Unit(benchmark::kMillisecond)
+            ->MinTime(0.3)
+            ->UseRealTime();
+  // The default recipe's product: IQ4_NL g32 with per-token vs per-32
+  // activation scales, at the SmolLM2 and 7B shapes, 1 and 512 rows.
+  for (int64_t m : {1, 512})
+    for (int kind : {kW4NlG32, kW4NlG32Act})
+      for (const auto& [k, n] : {std::pair<int64_t, int64_t>{576, 1536}, {1536, 576}, {4096, 4096}})
+        benchmark::RegisterBenchmark(kind == kW4NlG32 ? "W4A8NlG32" : "W4A8NlG32Act", BM_IntMatmul)
             ->Args({m, k, n, 1, kind, 0})
             ->ArgNames({"m", "k", "n", "threads", "kind", "cold"})
             ->Unit(benchmark::kMillisecond)
