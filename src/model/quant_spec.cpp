@@ -130,6 +130,11 @@ QuantSpec read_quant_spec(const io::ModelFile& file, int64_t n_layer) {
     fail("{}: key 'fptq.act.output_in.mode': {}", where, e.what());
   }
   s.output.scale = float(md.get_float("fptq.act.output_in.scale", 0.0, where));
+  s.output.group = md.get_int("fptq.act.output_in.group", 0, where);
+  if (s.output.group != 0 && (s.output.mode != ActQuant::dynamic || s.output.group % 32 != 0))
+    fail("{}: key 'fptq.act.output_in.group': activation group {} on a {} point (dynamic only, a "
+         "multiple of 32)",
+         where, s.output.group, act_quant_name(s.output.mode));
   if (s.output.mode == ActQuant::static_ && !(s.output.scale > 0 && std::isfinite(s.output.scale)))
     fail("{}: key 'fptq.act.output_in.scale': static scale {} is not a positive finite number",
          where, s.output.scale);
@@ -185,6 +190,8 @@ void write_quant_spec(const QuantSpec& s, io::Metadata& md) {
   md.set("fptq.act.output_in.mode", Value::make_string(std::string(act_quant_name(s.output.mode))));
   md.set("fptq.act.output_in.scale",
          Value::make_float(ValueType::F32, s.output.mode == ActQuant::static_ ? s.output.scale : 0));
+  if (s.output.group != 0)
+    md.set("fptq.act.output_in.group", Value::make_int(ValueType::U32, s.output.group));
 }
 
 }  // namespace fptq::model

@@ -26,6 +26,7 @@
 //   fptq.act.<kind>.bound_lae  f32[n]  bound after LAE (= bound without LAE)
 //   fptq.act.output_in.mode    str     output head input ("fp" by default)
 //   fptq.act.output_in.scale   f32
+//   fptq.act.output_in.group   u32     as fptq.act.<kind>.group (absent: 0)
 #pragma once
 
 #include <array>

@@ -538,6 +538,19 @@ QuantPlan plan_quantization(const io::ModelFile& src, const CalibStatsSet& stats
   plan.spec.calib_seed = stats.provenance.seed;
   plan.spec.calib_digest = stats.provenance.text_digest;
   plan.spec.output.mode = model::ActQuant::fp;
+  // The head's input: per-group dynamic as well where the head runs on the
+  // integer kernels (Q8_0 / Q4_0, its own or the tied embedding; without the
+  // pass the engine quantizes it per token).
+  if (opts.act_group > 0 && cfg.dim % opts.act_group == 0) {
+    const TensorPlan* head = nullptr;
+    for (const TensorPlan& t : plan.tensors)
+      if (t.name == "output.weight" || (t.name == "token_embd.weight" && head == nullptr))
+        head = &t;
+    if (head != nullptr && (head->type == io::GgmlType::Q8_0 || head->type == io::GgmlType::Q4_0)) {
+      plan.spec.output.mode = model::ActQuant::dynamic;
+      plan.spec.output.group = opts.act_group;
+    }
+  }
   return plan;
 }
 

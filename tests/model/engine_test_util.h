@@ -1,6 +1,7 @@
 // Quantized stories260K models for the integer-engine tests: an FPTQ file
 // written by the quant pipeline, and a plain Q4_0 GGUF (no fptq.* keys) as
-// llama.cpp would write one; plus logits and perplexity helpers.
+// llama.cpp would write one; plus a perplexity helper. The golden ids and
+// the logits of a batch come from forward_util.h.
 #pragma once
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "model/forward_util.h"
 #include "io/dequant.h"
 #include "io/gguf_reader.h"
 #include "io/gguf_writer.h"
@@ -24,20 +26,11 @@
 
 namespace fptq::model::enginetest {
 
-inline std::string stories_path() {
-  return testing::shared_data("models/stories260K.gguf").string();
-}
-
 inline std::vector<int32_t> read_ids(const std::string& rel) {
   std::ifstream in(testing::shared_data(rel));
   std::vector<int32_t> ids;
   for (int32_t id; in >> id;) ids.push_back(id);
   return ids;
-}
-
-// BOS + the 256 tokens of the golden greedy story.
-inline std::vector<int32_t> golden_ids() {
-  return read_ids("golden/stories260K-greedy-256-ids.txt");
 }
 
 // `n` windows of `len` WikiText-2 test tokens (stories260K tokenizer), BOS first.
@@ -91,31 +84,6 @@ inline void write_plain_q4_0_stories(const std::string& out) {
     }
   }
   w.write(out);
-}
-
-// Logits of every position of `ids`, one batch.
-inline std::vector<float> all_logits(const Model& m, const std::vector<int32_t>& ids,
-                                     ThreadPool& pool, Observer* obs = nullptr) {
-  KvCache cache(m.config(), int64_t(ids.size()));
-  std::vector<float> logits;
-  m.forward(ids, cache, pool, Logits::all, logits, obs);
-  return logits;
-}
-
-// Perplexity of `ids`, every prediction scored with full context.
-inline double text_ppl(const Model& m, const std::vector<int32_t>& ids, ThreadPool& pool,
-                       Observer* obs = nullptr) {
-  const std::vector<float> logits = all_logits(m, ids, pool, obs);
-  const int64_t V = m.config().n_vocab;
-  double nll = 0;
-  for (size_t t = 0; t + 1 < ids.size(); ++t) {
-    const float* row = logits.data() + int64_t(t) * V;
-    const double mx = *std::max_element(row, row + V);
-    double z = 0;
-    for (int64_t v = 0; v < V; ++v) z += std::exp(double(row[v]) - mx);
-    nll += mx + std::log(z) - double(row[ids[t + 1]]);
-  }
-  return std::exp(nll / double(ids.size() - 1));
 }
 
 }  // namespace fptq::model::enginetest

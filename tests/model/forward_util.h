@@ -1,12 +1,16 @@
-// Helpers of the FP32 forward tests (forward_test, sliding_window_test): the
-// golden token sequence, logits of every position by prefill and by
+// Helpers of the forward tests (forward_test, sliding_window_test, and through
+// engine_test_util.h / quant/pipeline_test_util.h the engine and pipeline
+// tests): the stories260K path, the golden token sequence, perplexity of a text, logits of every position by prefill and by
 // token-by-token decode, and the rounding bound the two paths are compared
 // with.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <fstream>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -14,6 +18,10 @@
 #include "testing/testing.h"
 
 namespace fptq::model {
+
+inline std::string stories_path() {
+  return testing::shared_data("models/stories260K.gguf").string();
+}
 
 // A long real sequence: the golden greedy text of stories260K, BOS + 256
 // tokens (several attention row blocks).
@@ -31,6 +39,23 @@ inline std::vector<float> prefill_all(const Model& m, const std::vector<int32_t>
   std::vector<float> logits;
   m.forward(ids, cache, pool, Logits::all, logits, obs);
   return logits;
+}
+
+// Perplexity of `ids`, every prediction scored with full context (the
+// protocol of the README's 1.5799 for the golden text).
+inline double text_ppl(const Model& m, const std::vector<int32_t>& ids, ThreadPool& pool,
+                       Observer* obs = nullptr) {
+  const std::vector<float> logits = prefill_all(m, ids, pool, obs);
+  const int64_t V = m.config().n_vocab;
+  double nll = 0;
+  for (size_t t = 0; t + 1 < ids.size(); ++t) {
+    const float* row = logits.data() + int64_t(t) * V;
+    const double mx = *std::max_element(row, row + V);
+    double z = 0;
+    for (int64_t v = 0; v < V; ++v) z += std::exp(double(row[v]) - mx);
+    nll += mx + std::log(z) - double(row[ids[t + 1]]);
+  }
+  return std::exp(nll / double(ids.size() - 1));
 }
 
 // Logits of every position, one decode step per token.

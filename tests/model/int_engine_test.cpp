@@ -88,8 +88,8 @@ void expect_matches_emulation(const std::string& path,
   double nll_i = 0, nll_e = 0, n = 0, same_argmax = 0, positions = 0;
   for (const auto& ids : texts) {
     quant::EmulationObserver emu(emulated.act_spec());
-    const std::vector<float> li = all_logits(integer, ids, pool);
-    const std::vector<float> le = all_logits(emulated, ids, pool, &emu);
+    const std::vector<float> li = prefill_all(integer, ids, pool);
+    const std::vector<float> le = prefill_all(emulated, ids, pool, &emu);
     const Agreement a = compare_logits(li, le, V);
     std::printf("%zu tokens: max |logit diff| %.3g (%.3g of max |logit| %.3g), argmax agree %.4f\n",
                 ids.size(), a.max_diff, a.max_diff / a.max_abs, a.max_abs, a.argmax_share);
@@ -241,6 +241,10 @@ TEST(IntEngine, IsolatedAndPlusFilesMatchEmulation) {
   // dim 64; ffn_down's 172 stays per token), none with the pass off.
   EXPECT_EQ(grouped, 15);
   EXPECT_EQ(grouped_per_token, 0);
+  // The head's input too (its Q8_0 weights run on the integer kernels).
+  EXPECT_EQ(spec_of(files().plus).output.mode, ActQuant::dynamic);
+  EXPECT_EQ(spec_of(files().plus).output.group, 32);
+  EXPECT_EQ(spec_of(files().plus_per_token).output.group, 0);
   expect_matches_emulation(files().isolated, test_texts(1), kPplRelTolFptq);
   expect_matches_emulation(files().plus, test_texts(1), kPplRelTolDynamic);
   expect_matches_emulation(files().plus_per_token, test_texts(1), kPplRelTolDynamic);
@@ -255,8 +259,8 @@ TEST(IntEngine, FusedQuantizersEqualUnfused) {
   } noop;
   ThreadPool pool(2);
   const Model m(io::open_model(files().fptq), pool);
-  const std::vector<float> fused = all_logits(m, golden_ids(), pool);
-  const std::vector<float> unfused = all_logits(m, golden_ids(), pool, &noop);
+  const std::vector<float> fused = prefill_all(m, golden_ids(), pool);
+  const std::vector<float> unfused = prefill_all(m, golden_ids(), pool, &noop);
   ASSERT_EQ(fused.size(), unfused.size());
   EXPECT_EQ(0, std::memcmp(fused.data(), unfused.data(), fused.size() * sizeof(float)));
 }

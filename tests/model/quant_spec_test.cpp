@@ -73,6 +73,15 @@ TEST(QuantSpec, RoundTripsThroughMetadataAndGguf) {
   }
   EXPECT_EQ(r.point(2, MatmulInput::ffn_gate_up_in).group, 96);
   EXPECT_EQ(r.output.mode, ActQuant::fp);
+
+  QuantSpec g = sample_spec(3);
+  g.output.mode = ActQuant::dynamic;
+  g.output.group = 64;
+  io::Metadata mg;
+  write_quant_spec(g, mg);
+  EXPECT_EQ(read_quant_spec(file_with(mg), 3).output.group, 64);
+  mg.set("fptq.act.output_in.mode", io::Value::make_string("fp"));
+  EXPECT_THROW(read_quant_spec(file_with(mg), 3), Error);  // a group on an fp point
 }
 
 TEST(QuantSpec, RejectsMalformedKeys) {

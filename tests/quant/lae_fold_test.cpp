@@ -44,8 +44,8 @@ TEST(LaeFold, StoriesLogitsUnchanged) {
 
   const model::Model folded(fold_model(file, fp.config(), folds), pool);
   const auto ids = golden_ids();
-  const auto ref = all_logits(fp, ids, pool);
-  const auto got = all_logits(folded, ids, pool);
+  const auto ref = prefill_all(fp, ids, pool);
+  const auto got = prefill_all(folded, ids, pool);
   const double tol = fp32_logits_tolerance(fp.config(), int64_t(ids.size()), max_abs(ref));
   const double diff = max_abs_diff(ref, got);
   EXPECT_LE(diff, tol) << "max |Δlogit| " << diff << " > derived FP32 bound " << tol;
@@ -60,7 +60,7 @@ TEST(LaeFold, StoriesLogitsUnchanged) {
       t = *file->find_tensor(t.name);
   }
   const model::Model wrong(broken, pool);
-  EXPECT_GT(max_abs_diff(ref, all_logits(wrong, ids, pool)), 100 * tol);
+  EXPECT_GT(max_abs_diff(ref, prefill_all(wrong, ids, pool)), 100 * tol);
 }
 
 TEST(LaeFold, RejectsBadFolds) {

@@ -39,7 +39,7 @@ double llamacpp_ppl(const model::Model& m, const std::vector<int32_t>& tokens, i
   for (int64_t c = 0; c < chunks && (c + 1) * ctx <= int64_t(tokens.size()); ++c) {
     std::vector<int32_t> w(tokens.begin() + c * ctx, tokens.begin() + (c + 1) * ctx);
     if (bos >= 0) w[0] = int32_t(bos);
-    const std::vector<float> logits = all_logits(m, w, pool, obs);
+    const std::vector<float> logits = prefill_all(m, w, pool, obs);
     for (int64_t t = ctx / 2; t + 1 < ctx; ++t) {
       const float* row = logits.data() + t * V;
       double mx = row[0];
