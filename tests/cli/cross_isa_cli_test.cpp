@@ -111,7 +111,7 @@ TEST_F(CrossIsaCli, QuantizeEverySchemeSameBytes) {
   for (const std::string scheme :
        {"fptq-plus", "fptq-plus-gptq", "fptq", "fptq-gptq", "w4a8-naive", "w4a8-dynamic",
         "w8a8-smoothquant", "w4a16-rtn", "w4a16-gptq", "fptq+isolate", "fptq-plus+nl",
-        "fptq-plus+grid"}) {
+        "fptq-plus+grid", "fptq-plus-actgroup"}) {
     const auto files = files_per_isa("quantize " + clitest::stories() + " --scheme " + scheme +
                                          " --calib random --samples 4 --seqlen 64 --seed 5 -q",
                                      "-o", ".gguf");
@@ -153,7 +153,8 @@ TEST_F(CrossIsaCli, QuantizeDefaultRecipeEveryCalibrationAndThreadCount) {
 }
 
 TEST_F(CrossIsaCli, PerplexityRecordsSameBitsOnEveryEngine) {
-  for (const std::string scheme : {"fptq-plus", "fptq", "w8a8-smoothquant", "fptq-plus+nl"}) {
+  for (const std::string scheme :
+       {"fptq-plus", "fptq", "w8a8-smoothquant", "fptq-plus+nl", "fptq-plus-actgroup"}) {
     const std::string q = quantized(scheme);
     const std::string args = "perplexity " + q + " -f " + clitest::wiki() + " -c 128 --chunks 3";
     std::vector<std::string> records = files_per_isa(args, "--kl-base", ".klbase");
