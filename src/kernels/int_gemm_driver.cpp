@@ -118,8 +118,8 @@ void run_task(const KernelTable& kt, const PackedIntImpl& p, const IntTask& tk, 
   }
 }
 
-}  // namespace
-
+// Throws fptq::Error unless xg is empty or usable with p: float scale mode,
+// xg.group a multiple of p.group that divides p.k.
 void check_xg(const char* what, const PackedIntImpl& p, XGroupScales xg) {
   if (xg.scale == nullptr) return;
   if (p.integer_scale)
@@ -128,6 +128,8 @@ void check_xg(const char* what, const PackedIntImpl& p, XGroupScales xg) {
     fail("{}: activation group {} is not a multiple of the weight group {} dividing k={}", what,
          xg.group, p.group, p.k);
 }
+
+}  // namespace
 
 void run_int_gemm(const KernelTable& kt, const PackedIntImpl& p, const int8_t* x, const float* a,
                   int64_t a_stride, const int32_t* xsum, float* y, int64_t m, ThreadPool& pool,
@@ -141,14 +143,13 @@ void run_int_gemm_multi(const KernelTable& kt, const PackedIntImpl* const* ps, f
                         int n_jobs, const int8_t* x, const float* a, int64_t a_stride,
                         const int32_t* xsum, int64_t m, ThreadPool& pool, const float* xg,
                         int64_t xg_group) {
+  for (int j = 0; j < n_jobs; ++j) check_xg("integer matmul", *ps[j], XGroupScales{xg, xg_group});
   if (m == 0 || n_jobs == 0) return;
   thread_local std::vector<IntTask> tasks;  // the caller's, reused across calls
   tasks.clear();
   for (int j = 0; j < n_jobs; ++j) {
     const PackedIntImpl& p = *ps[j];
     FPTQ_CHECK(p.k == ps[0]->k && p.w4 == ps[0]->w4 && (!p.w4 || p.group == ps[0]->group));
-    FPTQ_CHECK(xg == nullptr || (!p.integer_scale && xg_group > 0 && p.group > 0 &&
-                                 xg_group % p.group == 0 && p.k % xg_group == 0));
     if (p.n == 0) continue;
     if (p.k == 0) {
       std::fill(ys[j], ys[j] + m * p.n, 0.0f);

@@ -46,14 +46,10 @@ void compact_scales(PackedIntImpl& p);
 // a_i = a[i · a_stride], xsum: [m][k/group] (W4) or nullptr (W8).
 // xg: optional per-group activation scales [m][k/xg_group] (IntTileArgs::xg);
 // xg_group must be a multiple of the weights' group dividing k, float mode
-// only (FPTQ_CHECK).
+// only (fptq::Error otherwise).
 void run_int_gemm(const KernelTable& kt, const PackedIntImpl& p, const int8_t* x, const float* a,
                   int64_t a_stride, const int32_t* xsum, float* y, int64_t m, ThreadPool& pool,
                   const float* xg = nullptr, int64_t xg_group = 0);
-
-// Throws fptq::Error (naming `what`) unless xg is empty or usable with p:
-// float scale mode, xg.group a multiple of p.group that divides p.k.
-void check_xg(const char* what, const PackedIntImpl& p, XGroupScales xg);
 
 // Several weights of the same k (and, W4, group) against the same x in one
 // parallel loop: ys[i] = x · ps[i]ᵀ, each exactly as run_int_gemm computes

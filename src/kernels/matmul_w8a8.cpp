@@ -98,7 +98,6 @@ void matmul_w8a8(const int8_t* xq, const float* x_scale, int64_t x_scale_stride,
                  const PackedW8& w, float* y, int64_t m, ThreadPool& pool, Isa isa, XGroupScales xg) {
   const KernelTable& kt = kernels_for(isa);
   if (m < 0) fail("matmul_w8a8: negative row count m={}", m);
-  check_xg("matmul_w8a8", w.impl(), xg);
   run_int_gemm(kt, w.impl(), xq, x_scale, x_scale_stride, nullptr, y, m, pool, xg.scale, xg.group);
 }
 
@@ -117,7 +116,6 @@ void matmul_w8a8_multi(const int8_t* xq, const float* x_scale, int64_t x_scale_s
   for (int i = 0; i < n; ++i) {
     if (ws[i]->k() != ws[0]->k())
       fail("matmul_w8a8_multi: weight {} has k={}, weight 0 k={}", i, ws[i]->k(), ws[0]->k());
-    check_xg("matmul_multi", ws[i]->impl(), xg);
     ps.push_back(&ws[i]->impl());
   }
   run_int_gemm_multi(kernels_for(isa), ps.data(), ys, n, xq, x_scale, x_scale_stride, nullptr, m,

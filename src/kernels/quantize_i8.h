@@ -40,9 +40,10 @@ struct ActQuant {
 // x: [m][k] f32 -> q: [m][k] int8, scales: [m] f32 (Δ per row; the static Δ
 // repeated for a static quantizer). Grouped dynamic mode (mode.group > 0,
 // dividing k): scales[t] = 1 and group_scales: [m][k/group] receives the Δ of
-// each chunk, quantized exactly as quantize_row_i8(chunk, 0, ...). Throws fptq::Error when m or k < 0 or the
-// static Δ is not positive and finite. With the optional `isa` argument the
-// kernels of that ISA run (tests, benchmarks); otherwise active_isa().
+// each chunk, quantized exactly as quantize_row_i8(chunk, 0, ...). Throws
+// fptq::Error when m or k < 0 or the static Δ is not positive and finite.
+// With the optional `isa` argument the kernels of that ISA run (tests,
+// benchmarks); otherwise active_isa().
 void quantize_rows_i8(const float* x, int64_t m, int64_t k, ActQuant mode, int8_t* q,
                       float* scales, float* group_scales = nullptr);
 void quantize_rows_i8(const float* x, int64_t m, int64_t k, ActQuant mode, int8_t* q,
@@ -52,19 +53,19 @@ void quantize_rows_i8(const float* x, int64_t m, int64_t k, ActQuant mode, int8_
 // q: [m][k], scales: [m].
 void rmsnorm_quantize_rows_i8(const float* x, const float* weight, float eps, int64_t m,
                               int64_t k, ActQuant mode, int8_t* q, float* scales,
-                      float* group_scales = nullptr);
+                              float* group_scales = nullptr);
 void rmsnorm_quantize_rows_i8(const float* x, const float* weight, float eps, int64_t m,
                               int64_t k, ActQuant mode, int8_t* q, float* scales, Isa isa,
-                      float* group_scales = nullptr);
+                              float* group_scales = nullptr);
 
 // Fused: q[t] = quantize(silu(gate[t]) * up[t]). gate, up: [m][k], q: [m][k],
 // scales: [m].
 void silu_mul_quantize_rows_i8(const float* gate, const float* up, int64_t m, int64_t k,
                                ActQuant mode, int8_t* q, float* scales,
-                      float* group_scales = nullptr);
+                               float* group_scales = nullptr);
 void silu_mul_quantize_rows_i8(const float* gate, const float* up, int64_t m, int64_t k,
                                ActQuant mode, int8_t* q, float* scales, Isa isa,
-                      float* group_scales = nullptr);
+                               float* group_scales = nullptr);
 
 // Per-group activation sums for the unsigned-weight W4A8 formulation:
 // sums[t][G] = Σ_{j<group} q[t][G·group + j]. q: [m][k] int8, sums:

@@ -26,6 +26,19 @@ const io::Value& array_of(const io::Metadata& md, const std::string& key, io::Va
 
 }  // namespace
 
+std::string_view act_quant_name(ActQuant a);
+
+namespace {
+
+// An activation group is valid on dynamic points only, a multiple of 32.
+void check_group(const PointQuant& q, const std::string& where) {
+  if (q.group != 0 && (q.mode != ActQuant::dynamic || q.group % 32 != 0))
+    fail("{}: activation group {} on a {} point (dynamic only, a multiple of 32)", where, q.group,
+         act_quant_name(q.mode));
+}
+
+}  // namespace
+
 std::string_view act_quant_name(ActQuant a) {
   switch (a) {
     case ActQuant::fp: return "fp";
@@ -115,10 +128,7 @@ QuantSpec read_quant_spec(const io::ModelFile& file, int64_t n_layer) {
         fail("{}: key '{}'[{}]: outlier-token isolation on a {} point (static only)", where,
              act_key(kind, "isolate"), l, act_quant_name(q.mode));
       if (group) q.group = group->ints[size_t(l)];
-      if (q.group != 0 && (q.mode != ActQuant::dynamic || q.group % 32 != 0))
-        fail("{}: key '{}'[{}]: activation group {} on a {} point (dynamic only, a multiple of "
-             "32)",
-             where, act_key(kind, "group"), l, q.group, act_quant_name(q.mode));
+      check_group(q, fmt::format("{}: key '{}'[{}]", where, act_key(kind, "group"), l));
       if (bound) q.bound = float(bound->floats[size_t(l)]);
       if (bound_lae) q.bound_lae = float(bound_lae->floats[size_t(l)]);
     }
@@ -131,10 +141,7 @@ QuantSpec read_quant_spec(const io::ModelFile& file, int64_t n_layer) {
   }
   s.output.scale = float(md.get_float("fptq.act.output_in.scale", 0.0, where));
   s.output.group = md.get_int("fptq.act.output_in.group", 0, where);
-  if (s.output.group != 0 && (s.output.mode != ActQuant::dynamic || s.output.group % 32 != 0))
-    fail("{}: key 'fptq.act.output_in.group': activation group {} on a {} point (dynamic only, a "
-         "multiple of 32)",
-         where, s.output.group, act_quant_name(s.output.mode));
+  check_group(s.output, fmt::format("{}: key 'fptq.act.output_in.group'", where));
   if (s.output.mode == ActQuant::static_ && !(s.output.scale > 0 && std::isfinite(s.output.scale)))
     fail("{}: key 'fptq.act.output_in.scale': static scale {} is not a positive finite number",
          where, s.output.scale);

@@ -15,24 +15,11 @@ void EmulationObserver::on_matmul_input(const model::ObservationPoint& p, float*
   std::span<float> v(x, size_t(rows * cols));
   last_layer_ = -2;
   if (q.mode == model::ActQuant::fp) return;
-  last_group_ = 0;
   last_cols_ = cols;
-  if (q.mode == model::ActQuant::dynamic && q.group > 0) {
-    if (cols % q.group != 0)
-      fail("emulation: activation group {} does not divide the {} columns of {}", q.group, cols,
-           p.name);
-    // Each group of a row is its own dynamic row.
-    last_scales_.resize(size_t(std::max<int64_t>(rows, 0) * (cols / q.group)));
-    for (int64_t i = 0; i * q.group < rows * cols; ++i) {
-      std::span<float> chunk = v.subspan(size_t(i * q.group), size_t(q.group));
-      last_scales_[size_t(i)] = dynamic_act_scale(chunk);
-      fake_quant_dynamic(chunk, q.group);
-    }
-    last_group_ = q.group;
-    last_layer_ = p.layer;
-    last_kind_ = p.kind;
-    return;
-  }
+  last_group_ = q.mode == model::ActQuant::dynamic ? q.group : 0;
+  if (last_group_ > 0 && cols % last_group_ != 0)
+    fail("emulation: activation group {} does not divide the {} columns of {}", last_group_, cols,
+         p.name);
   last_scales_.assign(size_t(std::max<int64_t>(rows, 0)), q.scale);
   if (q.mode == model::ActQuant::static_ && q.isolate) {
     for (int64_t r = 0; r < rows; ++r)
@@ -42,9 +29,13 @@ void EmulationObserver::on_matmul_input(const model::ObservationPoint& p, float*
   } else if (q.mode == model::ActQuant::static_) {
     fake_quant_static(v, q.scale);
   } else {
-    for (int64_t r = 0; r < rows; ++r)
-      last_scales_[size_t(r)] = dynamic_act_scale(v.subspan(size_t(r * cols), size_t(cols)));
-    fake_quant_dynamic(v, cols);
+    // Dynamic: one Δ per row of width w (a token, or one group of a token).
+    const int64_t w = last_group_ > 0 ? last_group_ : cols;
+    const int64_t n_rows = std::max<int64_t>(rows, 0);
+    last_scales_.resize(size_t(w > 0 ? n_rows * (cols / w) : n_rows));
+    for (size_t r = 0; r < last_scales_.size(); ++r)
+      last_scales_[r] = dynamic_act_scale(v.subspan(r * size_t(w), size_t(w)));
+    fake_quant_dynamic(v, w);
   }
   last_layer_ = p.layer;
   last_kind_ = p.kind;

@@ -27,13 +27,8 @@ void apply_quant(const model::PointQuant& q, std::span<float> x, int64_t cols) {
       else
         quant::fake_quant_static(x, q.scale);
       return;
-    case model::ActQuant::dynamic:
-      if (q.group > 0) {  // one Δ per group of each token
-        for (size_t i = 0; i + size_t(q.group) <= x.size(); i += size_t(q.group))
-          quant::fake_quant_dynamic(x.subspan(i, size_t(q.group)), q.group);
-      } else {
-        quant::fake_quant_dynamic(x, cols);
-      }
+    case model::ActQuant::dynamic:  // one Δ per token, or per group of a token
+      quant::fake_quant_dynamic(x, q.group > 0 ? q.group : cols);
       return;
   }
 }
