@@ -47,8 +47,11 @@ void round_scales_to_fp16(Problem& p) {
   for (auto& v : p.scales) v = fp16_to_f32(f32_to_fp16(v));
 }
 
-// The spec, from unpacked codes. a_i = a[i·stride].
-std::vector<float> spec(const Problem& p, int64_t a_stride, bool int_scale) {
+// The spec, from unpacked codes. a_i = a[i·stride]. With per-group
+// activation scales xg ([m][k/xg_group], float mode): group g of row i folds
+// with the rounded product s · xg[i][g·group / xg_group].
+std::vector<float> spec(const Problem& p, int64_t a_stride, bool int_scale,
+                        const std::vector<float>* xg = nullptr, int64_t xg_group = 0) {
   const int64_t G = p.k / p.group;
   std::vector<float> y(size_t(p.m * p.n));
   for (int64_t i = 0; i < p.m; ++i)
@@ -61,7 +64,8 @@ std::vector<float> spec(const Problem& p, int64_t a_stride, bool int_scale) {
         int64_t pg = 0;
         for (int64_t t = g * p.group; t < (g + 1) * p.group; ++t)
           pg += int64_t(p.x[size_t(i * p.k + t)]) * p.codes[size_t(j * p.k + t)];
-        const float s = p.scales[size_t(j * G + g)];
+        float s = p.scales[size_t(j * G + g)];
+        if (xg != nullptr) s = s * (*xg)[size_t(i * (p.k / xg_group) + g * p.group / xg_group)];
         if (int_scale)
           acc += pg * (smax > 0 ? int64_t(std::nearbyint(s / smax * 1024.0f)) : 0);
         else
@@ -388,26 +392,6 @@ TEST_P(MatmulInt8, MultiEqualsSeparateProducts) {
     }
 }
 
-// The spec with per-group activation scales: group g of row i folds with the
-// rounded product s · xg[i][g·group / xg_group], then y = a_i · f.
-std::vector<float> spec_xg(const Problem& p, const std::vector<float>& xg, int64_t xg_group) {
-  const int64_t G = p.k / p.group, XG = p.k / xg_group;
-  std::vector<float> y(size_t(p.m * p.n));
-  for (int64_t i = 0; i < p.m; ++i)
-    for (int64_t j = 0; j < p.n; ++j) {
-      float f = 0.0f;
-      for (int64_t g = 0; g < G; ++g) {
-        int64_t pg = 0;
-        for (int64_t t = g * p.group; t < (g + 1) * p.group; ++t)
-          pg += int64_t(p.x[size_t(i * p.k + t)]) * p.codes[size_t(j * p.k + t)];
-        const float s = p.scales[size_t(j * G + g)] * xg[size_t(i * XG + g * p.group / xg_group)];
-        f = std::fma(float(pg), s, f);
-      }
-      y[size_t(i * p.n + j)] = p.a[size_t(i)] * f;
-    }
-  return y;
-}
-
 std::vector<float> random_group_scales(int64_t m, int64_t k, int64_t xg_group, uint32_t seed) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> d(1e-4f, 0.5f);
@@ -437,7 +421,7 @@ TEST_P(MatmulInt8, PerGroupActivationScalesMatchSpecBitForBit) {
           const PackedW4 w = pack_w4(p.codes.data(), p.scales.data(), s.n, s.k, s.group,
                                      W4Scale::Float, kind == 1 ? W4Grid::Nl : W4Grid::Uniform);
           const Problem& ps = p;
-          const auto want = spec_xg(kind == 1 ? with_nl_levels(ps) : ps, xg, xgg);
+          const auto want = spec(kind == 1 ? with_nl_levels(ps) : ps, 1, false, &xg, xgg);
           matmul_w4a8(p.x.data(), p.a.data(), 1, nullptr, w, y.data(), s.m, pool, isa, xs);
           EXPECT_TRUE(same_bits(want, y.data(), s.m * s.n));
           // One input against two weights: the same bits as separately.
@@ -450,7 +434,7 @@ TEST_P(MatmulInt8, PerGroupActivationScalesMatchSpecBitForBit) {
         } else {
           const PackedW8 w = pack_w8(p.codes.data(), p.scales.data(), s.n, s.k, s.group);
           matmul_w8a8(p.x.data(), p.a.data(), 1, w, y.data(), s.m, pool, isa, xs);
-          EXPECT_TRUE(same_bits(spec_xg(p, xg, xgg), y.data(), s.m * s.n));
+          EXPECT_TRUE(same_bits(spec(p, 1, false, &xg, xgg), y.data(), s.m * s.n));
         }
         EXPECT_EQ(y.back(), -7.0f);
       }
