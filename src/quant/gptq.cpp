@@ -98,11 +98,12 @@ Int4Weights gptq_quantize(std::span<const float> w, int64_t n, int64_t k,
     fail("GPTQ: damping {} must be finite and >= 0", cfg.damp);
   if (k > 0 && h.size() != size_t(k) * size_t(k))
     fail("GPTQ: Hessian of {} values is not [{}][{}]", h.size(), k, k);
-  if (cfg.int4.grid != Int4Grid::Uniform)
-    fail("GPTQ: the {} int4 grid is not supported (uniform levels only)", int4_grid_name(cfg.int4.grid));
-  // Validates shape and group and handles k % group != 0 exactly like RTN.
+  // Validates shape and group and handles k % group != 0 exactly like RTN;
+  // with Int4Grid::Auto it also picks the grid (RTN's objective) that the
+  // sweep then rounds to.
   Int4Weights q = quantize_int4(w, n, k, cfg.int4);
   if (q.status != Int4Status::Ok) return q;
+  const Int4Grid grid = q.grid;
   const int64_t group = q.group, gpr = q.groups_per_row();
   const int qmin = int4_qmin(cfg.int4.rule);
   const size_t kk = size_t(k), nn = size_t(n);
@@ -135,7 +136,8 @@ Int4Weights gptq_quantize(std::span<const float> w, int64_t n, int64_t k,
           tmp, cfg.int4.rule,
           cfg.int4.importance.empty()
               ? std::span<const float>()
-              : cfg.int4.importance.subspan(size_t(g * group), size_t(group)));
+              : cfg.int4.importance.subspan(size_t(g * group), size_t(group)),
+          grid);
     }
   };
 
@@ -187,9 +189,10 @@ Int4Weights gptq_quantize(std::span<const float> w, int64_t n, int64_t k,
       const double upp = u[p * kk + p];
       for (size_t i = 0; i < nn; ++i) {
         const float d = scales[i * size_t(gpr) + size_t(g)];
-        const int8_t code = int4_code(col[i], d, qmin);
+        const int8_t code =
+            grid == Int4Grid::Uniform ? int4_code(col[i], d, qmin) : int4_grid_code(col[i], d, grid);
         q.codes[i * kk + c] = code;
-        e[i] = float((double(col[i]) - double(float(code) * d)) / upp);
+        e[i] = float((double(col[i]) - double(float(int4_level(code, grid)) * d)) / upp);
       }
       for (size_t j = p + 1; j < i2; ++j) {
         const float f = float(u[p * kk + j]);

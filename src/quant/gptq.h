@@ -15,8 +15,11 @@
 // the error-updated weights (standard GPTQ); with act-order they are computed
 // before the sweep from the original weights ("static groups"), since the
 // sweep visits a group's columns out of order.
-// With H = identity no error is propagated and the result equals
-// quantize_int4 exactly.
+// The grid is the config's: on Nl the sweep rounds each column to the
+// nearest IQ4_NL level of its group's scale and feeds back that error; Auto
+// first picks the grid per tensor by RTN's objective (quantize_int4), then
+// sweeps on it. With H = identity no error is propagated and the result
+// equals quantize_int4 exactly, on every grid.
 #pragma once
 
 #include <cstdint>

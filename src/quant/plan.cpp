@@ -138,7 +138,7 @@ QuantizeOptions scheme_options(Scheme s) {
   if (s == Scheme::FptqPlus || s == Scheme::FptqPlusGptq) {
     o.int4.group = 32;
     o.int4.rule = ScaleRule::Weighted;
-    // IQ4_NL levels (GPTQ's error feedback is written for the uniform grid).
+    // IQ4_NL levels (fptq-plus-gptq: the uniform grid unless +nl).
     if (s == Scheme::FptqPlus) o.int4.grid = Int4Grid::Nl;
     o.isolate_outliers = true;
     o.awq = true;
@@ -260,9 +260,6 @@ void validate_options(const QuantizeOptions& o) {
   if (!(o.gptq.damp >= 0 && std::isfinite(o.gptq.damp)))
     fail("--gptq-damp {}: must be a finite value >= 0", o.gptq.damp);
   if (o.gptq.block <= 0) fail("--gptq-block {}: must be positive", o.gptq.block);
-  if (scheme_traits(o.scheme).gptq && o.int4.grid != Int4Grid::Uniform)
-    fail("scheme {}: GPTQ runs on the uniform int4 grid, not the {} one (drop +nl / +grid)",
-         scheme_name(o.scheme), int4_grid_name(o.int4.grid));
   compile_keep_fp(o.keep_fp);
   compile_keep_fp(o.keep_q8, "--keep-as q8_0 pattern");
   if (o.act_clip != 0 && !(o.act_clip > 0 && o.act_clip <= 100))

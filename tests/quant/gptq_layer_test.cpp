@@ -58,8 +58,11 @@ TEST(GptqLayer, StoriesEveryLayerBeatsRtnOnItsCalibration) {
     ASSERT_EQ(int64_t(hc.size()), k * k) << lin.weight;
     for (int64_t g : {int64_t(32), int64_t(0)}) {
       if (g > 0 && k % g != 0) continue;  // ffn_down (K = 172): per-channel only
-      for (ScaleRule rule : {ScaleRule::Q4_0, ScaleRule::Search}) {
-        const Int4Config int4{g, rule};
+      for (ScaleRule rule : {ScaleRule::Q4_0, ScaleRule::Search, ScaleRule::Weighted}) {
+        // Weighted: on the non-uniform (IQ4_NL) grid, as fptq-plus-gptq runs it.
+        const Int4Config int4 = rule == ScaleRule::Weighted
+                                    ? Int4Config{g, rule, {}, Int4Grid::Nl}
+                                    : Int4Config{g, rule};
         for (bool act_order : {false, true}) {
           const auto e = gptq_vs_rtn(w, n, k, hc, ht, int4, act_order);
           const double rc = e.rtn_cal, gc = e.gptq_cal, rt = e.rtn_test, gt = e.gptq_test;
@@ -77,7 +80,7 @@ TEST(GptqLayer, StoriesEveryLayerBeatsRtnOnItsCalibration) {
   std::printf("%lld (layer, config) pairs: mean GPTQ/RTN output error %.3f calibration, %.3f "
               "held out\n",
               (long long)checked, sum_cal / double(checked), sum_test / double(checked));
-  EXPECT_EQ(checked, c.n_layer * (6 * 2 * 2 * 2 + 1 * 2 * 2));
+  EXPECT_EQ(checked, c.n_layer * (6 * 2 * 3 * 2 + 1 * 3 * 2));
   // GPTQ's gain on these layers is large, not marginal.
   EXPECT_LT(sum_cal / double(checked), 0.8);
 }

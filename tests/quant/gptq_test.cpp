@@ -114,6 +114,19 @@ TEST(Gptq, IdentityHessianEqualsRtnExactly) {
         EXPECT_EQ(gq.codes, rq.codes) << scale_rule_name(r) << " g=" << g << " ao=" << act_order;
         EXPECT_EQ(gq.scales, rq.scales);
       }
+  // The non-uniform grid (and Auto, which picks it per tensor as RTN does).
+  for (Int4Grid grid : {Int4Grid::Nl, Int4Grid::Auto})
+    for (ScaleRule r : {ScaleRule::Q4_0, ScaleRule::Weighted})
+      for (bool act_order : {false, true}) {
+        GptqConfig cfg;
+        cfg.int4 = {32, r, {}, grid};
+        cfg.act_order = act_order;
+        const auto gq = gptq_quantize(d.w, d.n, d.k, eye, cfg);
+        const auto rq = quantize_int4(d.w, d.n, d.k, cfg.int4);
+        EXPECT_EQ(gq.grid, rq.grid) << int4_grid_name(grid) << " " << scale_rule_name(r);
+        EXPECT_EQ(gq.codes, rq.codes) << int4_grid_name(grid) << " " << scale_rule_name(r);
+        EXPECT_EQ(gq.scales, rq.scales);
+      }
 }
 
 // Smallest eigenvalue of the SPD matrix whose inverse is UᵀU (U from
@@ -157,8 +170,9 @@ TEST(Gptq, BeatsRtnOnCorrelatedInputsButStillQuantizes) {
   // scales achieves. λ_min(XᵀX) = λ_min(H) / 2.
   const double lambda_min = 0.5 * min_eigenvalue(inverse_cholesky_upper(h, d.k, 0.0), d.k);
   ASSERT_GT(lambda_min, 0.0);
-  for (int64_t g : {32, 128}) {
-    const Int4Config int4{g, ScaleRule::Q4_0};
+  for (const Int4Config int4 : {Int4Config{32, ScaleRule::Q4_0}, Int4Config{128, ScaleRule::Q4_0},
+                                Int4Config{32, ScaleRule::Weighted, {}, Int4Grid::Nl}}) {
+    const int64_t g = int4.group;
     const double rtn = output_error(
         xtest, d.w, dequantize_int4(quantize_int4(d.w, d.n, d.k, int4)), tt, d.k, d.n);
     for (bool act_order : {false, true}) {
@@ -177,15 +191,17 @@ TEST(Gptq, BeatsRtnOnCorrelatedInputsButStillQuantizes) {
         for (int64_t j = 0; j < d.k; ++j) {
           const float s = q.scales[size_t(i * q.groups_per_row() + j / q.group)];
           const float w = d.w[size_t(i * d.k + j)];
-          const double diff = double(w) - double(float(int4_code(w, s, -8)) * s);
+          const double diff =
+              double(w) - double(float(int4_level(int4_grid_code(w, s, q.grid), q.grid)) * s);
           grid_dist += diff * diff;
         }
       const double lower = lambda_min * grid_dist;
       const double e_cal = output_error(xcal, d.w, wq, tc, d.k, d.n);
-      std::printf("g=%lld act_order=%d: held-out error GPTQ/RTN = %.3f; calib error / bound = %.1f\n",
-                  (long long)g, int(act_order), e / rtn, e_cal / lower);
-      EXPECT_LT(e, 0.8 * rtn) << "g=" << g << " act_order=" << act_order;
-      EXPECT_GE(e_cal, lower) << "g=" << g << " act_order=" << act_order;
+      std::printf("%s g=%lld act_order=%d: held-out error GPTQ/RTN = %.3f; calib error / bound = %.1f\n",
+                  std::string(int4_grid_name(q.grid)).c_str(), (long long)g, int(act_order),
+                  e / rtn, e_cal / lower);
+      EXPECT_LT(e, 0.8 * rtn) << int4_grid_name(q.grid) << " g=" << g << " act_order=" << act_order;
+      EXPECT_GE(e_cal, lower) << int4_grid_name(q.grid) << " g=" << g << " act_order=" << act_order;
       EXPECT_GT(lower, 0.0);
     }
   }
