@@ -76,7 +76,7 @@ void run_calibrate(const CalibrateArgs& a) {
              stats.points.size(), data.provenance.samples * data.provenance.seqlen,
              timer.elapsed(), out);
 
-  const quant::QuantPlan plan = quant::plan_quantization(*file, stats, qopts);
+  const quant::QuantPlan plan = quant::plan_quantization(*file, stats, qopts, {&pool, {}});
   fmt::print("{}", quant::format_layer_table(plan));
   if (!a.report.empty()) {
     quant::write_layer_report(a.report, plan, nullptr);

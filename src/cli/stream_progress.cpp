@@ -65,6 +65,11 @@ quant::StreamProgressFn stream_progress_printer(const std::string& command, cons
                  p.done == p.total ? "done" : "assembling the output", p.seconds);
       return;
     }
+    if (p.unit == "blocks") {  // planning: one line per block
+      fmt::print(stderr, "{}: {} block {}/{}  {:.1f} s elapsed, ETA {}\n", command, p.stage, p.done,
+                 p.total, p.seconds, eta < 0 ? std::string("?") : fmt::format("{:.1f} s", eta));
+      return;
+    }
     const std::string where = p.layer >= 0 ? fmt::format("block {}/{}", p.layer + 1, p.n_layer)
                                            : std::string("non-block tensors");
     const std::string singular = p.unit == "samples" ? "sample" : "tensor";

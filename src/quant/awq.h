@@ -22,6 +22,10 @@
 
 #include "quant/weight_int4.h"
 
+namespace fptq {
+class ThreadPool;
+}
+
 namespace fptq::quant {
 
 inline constexpr float kAwqAlphas[] = {0.0f, 0.125f, 0.25f, 0.375f, 0.5f, 0.625f, 0.75f};
@@ -41,9 +45,11 @@ struct AwqResult {
 
 // mean_sq: E[x_j²], [k]. cfg: the int4 group and scale rule (its importance
 // field is ignored: set per candidate). Throws fptq::Error on bad sizes or a
-// negative / non-finite mean_sq.
+// negative / non-finite mean_sq. pool: quantizes the searched rows in
+// parallel (nullptr: on the calling thread); the result is the same bits
+// whatever the thread count.
 AwqResult awq_search(std::span<const AwqConsumer> consumers, int64_t k,
                      std::span<const float> mean_sq, const Int4Config& cfg,
-                     int64_t row_stride = 8);
+                     int64_t row_stride = 8, ThreadPool* pool = nullptr);
 
 }  // namespace fptq::quant

@@ -72,7 +72,9 @@ class StatsObserver : public model::Observer {
 
 class HessianObserver : public model::Observer {
  public:
-  HessianObserver(const model::LlamaConfig& c, const std::vector<std::string>& points) {
+  HessianObserver(const model::LlamaConfig& c, const std::vector<std::string>& points,
+                  ThreadPool* pool)
+      : pool_(pool) {
     slots_.resize(size_t(c.n_layer * model::kBlockPoints));
     for (const std::string& name : points) {
       bool found = false;
@@ -92,8 +94,9 @@ class HessianObserver : public model::Observer {
                        int64_t cols) override {
     if (p.kind == model::MatmulInput::output_in) return;
     auto& slot = slots_[StatsObserver::index(p)];
-    if (slot) slot->add(std::span<const float>(x, size_t(rows * cols)));
+    if (slot) slot->add(std::span<const float>(x, size_t(rows * cols)), pool_);
   }
+  ThreadPool* pool_;
   std::vector<std::unique_ptr<HessianAccumulator>> slots_;
 };
 
@@ -237,7 +240,7 @@ std::map<std::string, HessianAccumulator> collect_hessians(
     const model::Model& model, const CalibData& data, const std::vector<std::string>& points,
     ThreadPool& pool, const CalibProgressFn& progress) {
   const model::LlamaConfig& c = model.config();
-  HessianObserver obs(c, points);
+  HessianObserver obs(c, points, &pool);
   run_sequences(model, data, pool, obs, progress, {});
   std::map<std::string, HessianAccumulator> out;
   const auto names = block_point_names(c.n_layer);

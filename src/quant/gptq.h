@@ -28,6 +28,10 @@
 
 #include "quant/weight_int4.h"
 
+namespace fptq {
+class ThreadPool;
+}
+
 namespace fptq::quant {
 
 // Streaming accumulator of H = 2 Σ xᵀx over calibration rows. Not thread-safe;
@@ -37,8 +41,10 @@ class HessianAccumulator {
   explicit HessianAccumulator(int64_t k);
 
   // x: [rows][k] row-major. Throws fptq::Error when x.size() % k != 0 or x
-  // holds a non-finite value.
-  void add(std::span<const float> x);
+  // holds a non-finite value. pool: bands of H's rows in parallel (nullptr:
+  // the calling thread); the sums are the same bits whatever the thread count
+  // or ISA (each element adds its rows in order).
+  void add(std::span<const float> x, ThreadPool* pool = nullptr);
   // Adds another accumulator's sums; throws fptq::Error when k differs.
   void merge(const HessianAccumulator& other);
 

@@ -274,7 +274,7 @@ void validate_options(const QuantizeOptions& o) {
 }
 
 QuantPlan plan_quantization(const io::ModelFile& src, const CalibStatsSet& stats,
-                            const QuantizeOptions& opts) {
+                            const QuantizeOptions& opts, const PlanContext& ctx) {
   validate_options(opts);
   if (src.metadata.contains("fptq.format_version"))
     fail("{}: already quantized by fptq (it has fptq.* keys); quantize the original model",
@@ -450,7 +450,8 @@ QuantPlan plan_quantization(const io::ModelFile& src, const CalibStatsSet& stats
           const AwqResult ar = awq_search(
               cons, st.channels(), msq,
               Int4Config{group == st.channels() && opts.int4.group == 0 ? 0 : group, opts.int4.rule,
-                         {}, opts.int4.grid});
+                         {}, opts.int4.grid},
+              8, ctx.pool);
           if (ar.alpha > 0) {
             p.fold_kind = Equalization::Awq;
             p.fold = ar.scales;
@@ -500,6 +501,7 @@ QuantPlan plan_quantization(const io::ModelFile& src, const CalibStatsSet& stats
       q.bound_lae = p.bound_after;
       plan.points.push_back(std::move(p));
     }
+    if (ctx.progress) ctx.progress(l + 1, cfg.n_layer);
   }
   for (const auto& [name, d] : opts.static_scales)
     if (!plan.find_point(name)) fail("--act-clip: unknown observation point '{}'", name);

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -41,6 +42,10 @@
 #include "quant/policy.h"
 #include "quant/scheme.h"
 #include "quant/weight_int4.h"
+
+namespace fptq {
+class ThreadPool;
+}
 
 namespace fptq::quant {
 
@@ -166,8 +171,16 @@ struct QuantPlan {
 // Throws fptq::Error on bad options, stats that do not match the model
 // (missing points, other dimensions), or an input that already carries
 // fptq.* keys.
+// ctx.pool runs the AWQ search's rows in parallel (the plan is the same
+// whatever the thread count); ctx.progress(done, total) is called after each
+// block's points are planned (the AWQ search makes that take seconds per
+// block on 0.5B models).
+struct PlanContext {
+  ThreadPool* pool = nullptr;
+  std::function<void(int64_t done, int64_t total)> progress;
+};
 QuantPlan plan_quantization(const io::ModelFile& src, const CalibStatsSet& stats,
-                            const QuantizeOptions& opts);
+                            const QuantizeOptions& opts, const PlanContext& ctx = {});
 
 // fptq's version string written into fptq.tool_version.
 const char* tool_version();

@@ -64,7 +64,13 @@ QuantizeReport quantize_model(std::shared_ptr<const io::ModelFile> src, const Ca
   Timer timer;
   check_output_path(*src, out_path);
   QuantizeReport rep;
-  rep.plan = plan_quantization(*src, stats, opts);
+  PlanContext pc;
+  pc.pool = &pool;
+  if (progress)
+    pc.progress = [&](int64_t done, int64_t total) {
+      progress(QuantProgress{"plan", done, total, timer.elapsed()});
+    };
+  rep.plan = plan_quantization(*src, stats, opts, pc);
   const QuantPlan& plan = rep.plan;
   const SchemeTraits tr = scheme_traits(opts.scheme);
   rep.output_path = out_path;

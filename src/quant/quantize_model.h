@@ -63,7 +63,7 @@ struct QuantizeReport {
 };
 
 struct QuantProgress {
-  std::string stage;  // "hessians", "weights", "write"
+  std::string stage;  // "plan" (blocks), "hessians", "weights", "write"
   int64_t done = 0, total = 0;
   double seconds = 0;  // since quantize_model started
 };

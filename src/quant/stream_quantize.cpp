@@ -150,7 +150,8 @@ class BlockStatsObserver : public model::Observer {
 class BlockHessianObserver : public model::Observer {
  public:
   BlockHessianObserver(const model::LlamaConfig& c, int64_t layer,
-                       const std::vector<std::string>& points) {
+                       const std::vector<std::string>& points, ThreadPool* pool)
+      : pool_(pool) {
     for (const std::string& name : points)
       for (int k = 0; k < model::kBlockPoints; ++k)
         if (model::observation_point_name(layer, model::kBlockInputs[k]) == name && !slots[size_t(k)])
@@ -159,8 +160,9 @@ class BlockHessianObserver : public model::Observer {
   void on_matmul_input(const model::ObservationPoint& p, float* x, int64_t rows,
                        int64_t cols) override {
     auto& s = slots[size_t(model::block_point_index(p.kind))];
-    if (s) s->add(std::span<const float>(x, size_t(rows * cols)));
+    if (s) s->add(std::span<const float>(x, size_t(rows * cols)), pool_);
   }
+  ThreadPool* pool_;
   std::array<std::unique_ptr<HessianAccumulator>, model::kBlockPoints> slots;
 };
 
@@ -455,7 +457,25 @@ QuantizeReport quantization_phase(Run& r, const CalibStatsSet& stats, const Cali
     r.dir().save(st);
   }
   QuantizeReport rep;
-  rep.plan = plan_quantization(src, stats, opts);
+  Timer plan_timer;
+  PlanContext pc;
+  pc.pool = &r.pool();
+  pc.progress = [&](int64_t done, int64_t total) {
+    StreamProgress p;
+    p.stage = "plan";
+    p.layer = done - 1;
+    p.n_layer = c.n_layer;
+    p.done = done;
+    p.total = total;
+    p.unit = "blocks";
+    p.work = double(done);
+    p.work_unit = "blocks";
+    p.fraction = double(done) / double(total);
+    p.stage_seconds = plan_timer.elapsed();
+    p.seconds = r.seconds();
+    r.progress(p);
+  };
+  rep.plan = plan_quantization(src, stats, opts, pc);
   const QuantPlan& plan = rep.plan;
   const SchemeTraits tr = scheme_traits(opts.scheme);
   rep.output_path = out_path;
@@ -527,7 +547,7 @@ QuantizeReport quantization_phase(Run& r, const CalibStatsSet& stats, const Cali
       if (p.layer == l && !p.fold.empty()) folds.emplace(p.name, p.fold);
     if (tr.gptq) {
       Timer ht;
-      BlockHessianObserver obs(c, l, points);
+      BlockHessianObserver obs(c, l, points, &r.pool());
       r.run_block(*data, l, obs, "hessians", hessian_tokens, stage_timer, start, {});
       for (int k = 0; k < model::kBlockPoints; ++k) {
         if (!obs.slots[size_t(k)]) continue;

@@ -42,11 +42,11 @@
 namespace fptq::quant {
 
 struct StreamProgress {
-  std::string stage;       // "calibrate", "hessians", "quantize", "write"
+  std::string stage;       // "calibrate", "plan", "hessians", "quantize", "write"
   int64_t layer = -1;      // current block (-1: non-block tensors, writing)
   int64_t n_layer = 0;
-  int64_t done = 0, total = 0;  // samples (calibrate, hessians) or tensors (quantize) of this step
-  std::string unit;        // "samples" or "tensors"
+  int64_t done = 0, total = 0;  // samples (calibrate, hessians), blocks (plan) or tensors (quantize)
+  std::string unit;        // "samples", "blocks" or "tensors"
   double work = 0;         // stage throughput numerator: tokens (calibrate, hessians) or weights
   std::string work_unit;   // "tokens" or "weights"
   double fraction = 0;     // of the stage, [0, 1]
