@@ -94,44 +94,84 @@ std::vector<double> HessianAccumulator::matrix() const {
   return h;
 }
 
+namespace {
+
+// y[i] -= f·x[i] and y[i] += f·x[i]: element-wise (fp-contract is off
+// project-wide), so every clone computes the bits of the default one.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void sub_scaled(
+    double* y, const double* x, double f, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] -= f * x[i];
+}
+__attribute__((target_clones("avx512f", "avx2", "default"))) void add_scaled(
+    double* y, const double* x, double f, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += f * x[i];
+}
+__attribute__((target_clones("avx512f", "avx2", "default"))) void sub_scaled_f32(
+    float* y, const float* x, float f, size_t n) {
+  for (size_t i = 0; i < n; ++i) y[i] -= x[i] * f;
+}
+
+}  // namespace
+
 std::vector<double> inverse_cholesky_upper(std::span<const double> h, int64_t k, double lambda) {
   if (k <= 0 || h.size() != size_t(k * k))
     fail("GPTQ: Hessian of {} values is not [{}][{}]", h.size(), k, k);
-  // With J the reversal permutation: J(H + λI)J = L·Lᵀ (lower Cholesky), so
-  // (H + λI)⁻¹ = (J L⁻ᵀ J)(J L⁻¹ J) and U = J L⁻¹ J is upper triangular.
+  // With J the reversal permutation, factor A' = J(H + λI)J = RᵀR (R upper,
+  // so L = Rᵀ is the lower factor of A'); then (H + λI)⁻¹ = (J L⁻ᵀ J)(J L⁻¹ J)
+  // and U = J L⁻¹ J = J R⁻ᵀ J: U[i][j] = X[k−1−j][k−1−i] with X = R⁻¹.
+  // Both steps run along rows (contiguous axpys) in a fixed order: the bits
+  // do not depend on the ISA.
   const size_t kk = size_t(k);
   std::vector<double> a(kk * kk);
   for (size_t i = 0; i < kk; ++i)
     for (size_t j = 0; j < kk; ++j)
       a[i * kk + j] = h[(kk - 1 - i) * kk + (kk - 1 - j)] + (i == j ? lambda : 0.0);
-  // In-place lower Cholesky (row-oriented): a[i][j] for j <= i becomes L.
-  for (size_t i = 0; i < kk; ++i) {
-    for (size_t j = 0; j <= i; ++j) {
-      double s = a[i * kk + j];
-      for (size_t p = 0; p < j; ++p) s -= a[i * kk + p] * a[j * kk + p];
-      if (i == j) {
-        if (!(s > 0.0) || !std::isfinite(s))
-          fail("GPTQ: damped Hessian is not positive definite (pivot {} of {} is {})", kk - 1 - i,
-               kk, s);
-        a[i * kk + i] = std::sqrt(s);
-      } else {
-        a[i * kk + j] = s / a[j * kk + j];
-      }
+  // Right-looking upper Cholesky in panels of kPanel rows: a panel is
+  // factored, then every later row takes the panel's updates while the
+  // panel stays in cache. Element a[i][p] (p >= i) receives the updates of
+  // rows j = 0, 1, … < i in that order.
+  constexpr size_t kPanel = 32;
+  for (size_t j0 = 0; j0 < kk; j0 += kPanel) {
+    const size_t j1 = std::min(kk, j0 + kPanel);
+    for (size_t j = j0; j < j1; ++j) {
+      double* rj = a.data() + j * kk;
+      const double d = rj[j];
+      if (!(d > 0.0) || !std::isfinite(d))
+        fail("GPTQ: damped Hessian is not positive definite (pivot {} of {} is {})", kk - 1 - j,
+             kk, d);
+      const double r = std::sqrt(d);
+      rj[j] = r;
+      for (size_t p = j + 1; p < kk; ++p) rj[p] /= r;
+      for (size_t i = j + 1; i < j1; ++i)
+        sub_scaled(a.data() + i * kk + i, rj + i, rj[i], int64_t(kk - i));
     }
+    for (size_t i = j1; i < kk; ++i)
+      for (size_t j = j0; j < j1; ++j) {
+        const double* rj = a.data() + j * kk;
+        sub_scaled(a.data() + i * kk + i, rj + i, rj[i], int64_t(kk - i));
+      }
   }
-  // L⁻¹ (lower), column by column: solve L·x = e_c.
-  std::vector<double> inv(kk * kk, 0.0);
-  for (size_t c = 0; c < kk; ++c) {
-    inv[c * kk + c] = 1.0 / a[c * kk + c];
-    for (size_t i = c + 1; i < kk; ++i) {
-      double s = 0.0;
-      for (size_t p = c; p < i; ++p) s += a[i * kk + p] * inv[p * kk + c];
-      inv[i * kk + c] = -s / a[i * kk + i];
+  // X = R⁻¹ row by row from X·R = I: x_ii = 1 / r_ii and, for j > i,
+  // x_ij = −(Σ_{i<=p<j} x_ip r_pj) / r_jj, accumulated as axpys of R's rows;
+  // kRows rows of X at a time share each row of R read.
+  constexpr size_t kRows = 16;
+  std::vector<double> x(kk * kk, 0.0), acc(kRows * kk);
+  for (size_t i0 = 0; i0 < kk; i0 += kRows) {
+    const size_t i1 = std::min(kk, i0 + kRows);
+    std::fill(acc.begin(), acc.end(), 0.0);
+    for (size_t j = i0; j < kk; ++j) {
+      const double* rj = a.data() + j * kk;
+      for (size_t i = i0; i < i1 && i <= j; ++i) {
+        double* ai = acc.data() + (i - i0) * kk;
+        const double xij = j == i ? 1.0 / rj[j] : -ai[j] / rj[j];
+        x[i * kk + j] = xij;
+        add_scaled(ai + j + 1, rj + j + 1, xij, int64_t(kk - j - 1));
+      }
     }
   }
   std::vector<double> u(kk * kk, 0.0);
   for (size_t i = 0; i < kk; ++i)
-    for (size_t j = i; j < kk; ++j) u[i * kk + j] = inv[(kk - 1 - i) * kk + (kk - 1 - j)];
+    for (size_t j = i; j < kk; ++j) u[i * kk + j] = x[(kk - 1 - j) * kk + (kk - 1 - i)];
   return u;
 }
 
@@ -145,8 +185,15 @@ Int4Weights gptq_quantize(std::span<const float> w, int64_t n, int64_t k,
   // Validates shape and group and handles k % group != 0 exactly like RTN;
   // with Int4Grid::Auto it also picks the grid (RTN's objective) that the
   // sweep then rounds to.
-  Int4Weights q = quantize_int4(w, n, k, cfg.int4);
+  // Codes and scales are all recomputed below, so on a fixed grid the cheap
+  // Q4_0 rule is enough here; the result keeps the config's rule.
+  if (!cfg.int4.importance.empty() && int64_t(cfg.int4.importance.size()) != k)
+    fail("GPTQ: {} importance values for K = {}", cfg.int4.importance.size(), k);
+  Int4Config first = cfg.int4;
+  if (first.grid != Int4Grid::Auto) first.rule = ScaleRule::Q4_0;
+  Int4Weights q = quantize_int4(w, n, k, first);
   if (q.status != Int4Status::Ok) return q;
+  q.rule = cfg.int4.rule;
   const Int4Grid grid = q.grid;
   const int64_t group = q.group, gpr = q.groups_per_row();
   const int qmin = int4_qmin(cfg.int4.rule);
@@ -238,11 +285,8 @@ Int4Weights gptq_quantize(std::span<const float> w, int64_t n, int64_t k,
         q.codes[i * kk + c] = code;
         e[i] = float((double(col[i]) - double(float(int4_level(code, grid)) * d)) / upp);
       }
-      for (size_t j = p + 1; j < i2; ++j) {
-        const float f = float(u[p * kk + j]);
-        float* cj = wt.data() + j * nn;
-        for (size_t i = 0; i < nn; ++i) cj[i] -= e[i] * f;
-      }
+      for (size_t j = p + 1; j < i2; ++j)
+        sub_scaled_f32(wt.data() + j * nn, e, float(u[p * kk + j]), nn);
     }
     // Lazy update of the columns after the block: W[:, i2:] -= Err · U[i1:i2, i2:].
     for (size_t j = i2; j < kk; ++j) {
@@ -250,8 +294,7 @@ Int4Weights gptq_quantize(std::span<const float> w, int64_t n, int64_t k,
       for (size_t p = i1; p < i2; ++p) {
         const float f = float(u[p * kk + j]);
         if (f == 0.0f) continue;
-        const float* e = err.data() + (p - i1) * nn;
-        for (size_t i = 0; i < nn; ++i) cj[i] -= e[i] * f;
+        sub_scaled_f32(cj, err.data() + (p - i1) * nn, f, nn);
       }
     }
   }
