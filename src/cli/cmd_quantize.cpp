@@ -211,7 +211,7 @@ void add_quantize_command(CLI::App& app) {
                   "fptq-plus (the default recipe: fptq + AWQ scales + g32 importance-weighted "
                   "int4 scales on IQ4_NL's non-uniform levels + dynamic int8 activations with "
                   "one scale per 32 values of a token + outlier-token isolation for static "
-                  "points), fptq-plus-gptq (uniform levels), "
+                  "points), fptq-plus-gptq (GPTQ on the uniform levels; +nl: on IQ4_NL's), "
                   "fptq (the paper's method exactly), "
                   "fptq-gptq, w4a8-naive, w4a8-dynamic, w8a8-smoothquant, w4a16-rtn, w4a16-gptq; "
                   "passes switched on/off after the name: +awq, +weighted, +search, +q4_0, "
